@@ -1,0 +1,15 @@
+package io.fluostream.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** {@code ./fluostream}: run the pipeline, its demo and its tools. */
+@Command(name = "fluostream", mixinStandardHelpOptions = true, version = "FluoStream 0.1.0",
+        description = "Live reconstruction of fluorescence microscopy streams on Kafka.",
+        subcommands = {DemoCommand.class, UpCommand.class, RigCommand.class})
+public final class FluoStream {
+
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new FluoStream()).setCaseInsensitiveEnumValuesAllowed(true).execute(args));
+    }
+}

@@ -1,0 +1,251 @@
+package io.fluostream.cli;
+
+import io.fluostream.frames.PipelineTopics;
+import io.fluostream.frames.TopicNames;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import org.apache.kafka.clients.admin.Admin;
+
+/**
+ * The whole pipeline on one machine: a real Kafka broker and the four stage services, each its own
+ * JVM process as in production. Used by {@code ./fluostream up}, the demo and the end-to-end tests.
+ */
+public final class Stack implements AutoCloseable {
+
+    /** Heap of each stage JVM; sized for 2-core, 24 GiB machines running all five processes. */
+    public static final String STAGE_HEAP = System.getenv().getOrDefault("FLUOSTREAM_STAGE_HEAP", "768m");
+    public static final String BROKER_HEAP = System.getenv().getOrDefault("FLUOSTREAM_BROKER_HEAP", "768m");
+
+    private final Home home;
+    private final Path runDir;
+    private final Ports ports;
+    private final Consumer<String> log;
+    private ManagedProcess broker;
+    private final Map<PipelineStage, ManagedProcess> stages = new EnumMap<>(PipelineStage.class);
+
+    /** Ports of the broker and of each stage's HTTP (metrics, health) and gRPC (control) servers. */
+    public record Ports(int broker, int controller, Map<PipelineStage, int[]> stages) {
+
+        /** The fixed ports `./fluostream up` uses, so other commands find the broker at localhost:9092. */
+        public static Ports defaults() {
+            Map<PipelineStage, int[]> m = new EnumMap<>(PipelineStage.class);
+            for (PipelineStage s : PipelineStage.values()) {
+                m.put(s, new int[] {s.defaultHttpPort(), s.defaultGrpcPort()});
+            }
+            return new Ports(9092, 9093, m);
+        }
+
+        /** Free ports, so a demo or test does not collide with a running stack. */
+        public static Ports free() {
+            Map<PipelineStage, int[]> m = new EnumMap<>(PipelineStage.class);
+            for (PipelineStage s : PipelineStage.values()) {
+                m.put(s, new int[] {freePort(), freePort()});
+            }
+            return new Ports(freePort(), freePort(), m);
+        }
+
+        public int http(PipelineStage s) {
+            return stages.get(s)[0];
+        }
+
+        public int grpc(PipelineStage s) {
+            return stages.get(s)[1];
+        }
+    }
+
+    private Stack(Home home, Path runDir, Ports ports, Consumer<String> log) {
+        this.home = home;
+        this.runDir = runDir;
+        this.ports = ports;
+        this.log = log;
+    }
+
+    /**
+     * Starts broker, topics and every stage, and waits until all report ready.
+     *
+     * @param runDir broker data, stream state and logs go here
+     * @param extraConfig system properties passed to every stage (e.g. parameter values)
+     */
+    public static Stack start(Home home, Path runDir, Ports ports, int partitions, Map<String, String> extraConfig,
+                              Consumer<String> log) throws Exception {
+        Stack stack = new Stack(home, runDir, ports, log);
+        try {
+            stack.startBroker();
+            stack.createTopics(partitions);
+            for (PipelineStage s : PipelineStage.values()) {
+                stack.startStage(s, extraConfig);
+            }
+            for (PipelineStage s : PipelineStage.values()) {
+                stack.awaitReady(s, Duration.ofSeconds(180));
+            }
+            return stack;
+        } catch (Exception | Error e) {
+            stack.close();
+            throw e;
+        }
+    }
+
+    private void startBroker() throws Exception {
+        log.accept("starting Kafka broker on localhost:" + ports.broker());
+        List<String> cmd = List.of(Home.java(), "-Xmx" + BROKER_HEAP, "-XX:+UseG1GC",
+                "-cp", home.brokerClasspath(), "io.fluostream.broker.EmbeddedBroker",
+                "--data-dir", runDir.resolve("broker").toString(),
+                "--port", Integer.toString(ports.broker()),
+                "--controller-port", Integer.toString(ports.controller()));
+        broker = ManagedProcess.start("broker", cmd, runDir.resolve("logs/broker.log"), home.root());
+        awaitBroker(Duration.ofSeconds(90));
+    }
+
+    /** Waits until the broker answers an admin request (also after a restart). */
+    public void awaitBroker(Duration timeout) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        Exception last = null;
+        while (System.nanoTime() < deadline) {
+            if (!broker.isAlive()) {
+                throw new IllegalStateException("the Kafka broker exited during start:\n" + broker.tail(30));
+            }
+            try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap(), "request.timeout.ms", 3000,
+                    "default.api.timeout.ms", 5000))) {
+                admin.describeCluster().nodes().get();
+                return;
+            } catch (Exception e) {
+                last = e;
+                Thread.sleep(300);
+            }
+        }
+        throw new IllegalStateException("the Kafka broker did not answer within " + timeout + ":\n" + broker.tail(30), last);
+    }
+
+    private void createTopics(int partitions) throws Exception {
+        try (Admin admin = Admin.create(PipelineTopics.adminConfig(bootstrap()))) {
+            PipelineTopics.create(admin, TopicNames.defaults(), partitions, (short) 1);
+        }
+    }
+
+    private void startStage(PipelineStage s, Map<String, String> extraConfig) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(Home.java(), "-Xmx" + STAGE_HEAP, "-XX:+UseG1GC",
+                "-XX:ActiveProcessorCount=2",
+                "-Dfluostream.bootstrap=" + bootstrap(),
+                "-Dquarkus.http.port=" + ports.http(s),
+                "-Dquarkus.grpc.server.port=" + ports.grpc(s),
+                "-Dkafka-streams.state.dir=" + runDir.resolve("state").resolve(s.id()),
+                "-Dfluostream.instance=" + s.id() + "-1"));
+        extraConfig.forEach((k, v) -> cmd.add("-D" + k + "=" + v));
+        cmd.add("-jar");
+        cmd.add(home.stageApp(s).toString());
+        log.accept("starting " + s.id() + " (http " + ports.http(s) + ", grpc " + ports.grpc(s) + ")");
+        stages.put(s, ManagedProcess.start(s.id(), cmd, runDir.resolve("logs/" + s.id() + ".log"), home.root()));
+    }
+
+    /** Waits until the stage's readiness check passes (its Kafka Streams app is running). */
+    public void awaitReady(PipelineStage s, Duration timeout) throws InterruptedException {
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+        URI ready = URI.create("http://localhost:" + ports.http(s) + "/q/health/ready");
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            ManagedProcess p = stages.get(s);
+            if (!p.isAlive()) {
+                throw new IllegalStateException(s.id() + " exited during start:\n" + p.tail(40));
+            }
+            try {
+                HttpResponse<String> r = http.send(HttpRequest.newBuilder(ready).timeout(Duration.ofSeconds(3)).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                if (r.statusCode() == 200) {
+                    log.accept(s.id() + " ready");
+                    return;
+                }
+            } catch (IOException e) {
+                // not listening yet
+            }
+            Thread.sleep(500);
+        }
+        throw new IllegalStateException(s.id() + " was not ready within " + timeout + ":\n" + stages.get(s).tail(40));
+    }
+
+    public String bootstrap() {
+        return "localhost:" + ports.broker();
+    }
+
+    public Ports ports() {
+        return ports;
+    }
+
+    public Path runDir() {
+        return runDir;
+    }
+
+    public ManagedProcess broker() {
+        return broker;
+    }
+
+    public ManagedProcess stage(PipelineStage s) {
+        return stages.get(s);
+    }
+
+    /** Starts a stage again after it was stopped or killed, with the same command and state directory. */
+    public void restart(PipelineStage s) throws IOException {
+        stages.get(s).restart(home.root());
+    }
+
+    public void restartBroker() throws Exception {
+        broker.restart(home.root());
+        awaitBroker(Duration.ofSeconds(90));
+    }
+
+    @Override
+    public void close() {
+        // Stages first, so they commit and leave their groups while the broker is still there.
+        List<Thread> stopping = new ArrayList<>();
+        for (ManagedProcess p : stages.values()) {
+            Thread t = new Thread(() -> p.stop(30), "stop-" + p.name());
+            t.start();
+            stopping.add(t);
+        }
+        for (Thread t : stopping) {
+            try {
+                t.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (broker != null) {
+            broker.stop(30);
+        }
+    }
+
+    /** Deletes a run directory's data (broker log, stream state), keeping its logs. */
+    public static void deleteData(Path runDir) {
+        for (String sub : List.of("broker", "state")) {
+            Path p = runDir.resolve(sub);
+            if (Files.exists(p)) {
+                try (var walk = Files.walk(p)) {
+                    walk.sorted((a, b) -> b.getNameCount() - a.getNameCount()).forEach(f -> f.toFile().delete());
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }
+        }
+    }
+
+    static int freePort() {
+        try (ServerSocket s = new ServerSocket(0)) {
+            s.setReuseAddress(true);
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,128 @@
+package io.fluostream.frames;
+
+import com.github.luben.zstd.Zstd;
+import com.google.protobuf.ByteString;
+import io.fluostream.proto.Encoding;
+import io.fluostream.proto.PixelType;
+import io.fluostream.proto.Pixels;
+
+/**
+ * Lossless pixel encoding: little-endian samples, optionally byte-shuffled and zstd-compressed.
+ *
+ * <p>Why shuffle: camera noise lives in the low bytes; grouping all low bytes, then all high bytes,
+ * leaves long runs of near-constant high bytes that zstd squeezes well (raw uint16 frames shrink
+ * to about half). Level 1 keeps it at hundreds of MB/s per core.
+ */
+public final class PixelCodec {
+
+    private static final int ZSTD_LEVEL = 1;
+
+    private PixelCodec() {
+    }
+
+    public static int bytesPerSample(PixelType type) {
+        switch (type) {
+            case UINT8:
+                return 1;
+            case UINT16:
+                return 2;
+            case FLOAT32:
+                return 4;
+            default:
+                throw new IllegalArgumentException("unknown pixel type " + type);
+        }
+    }
+
+    /** Encodes little-endian sample bytes. */
+    public static Pixels encode(byte[] samples, int bytesPerSample, Encoding encoding) {
+        Pixels.Builder b = Pixels.newBuilder().setDecodedBytes(samples.length).setEncoding(encoding);
+        switch (encoding) {
+            case RAW:
+                return b.setInline(ByteString.copyFrom(samples)).build();
+            case SHUFFLE_ZSTD:
+                byte[] shuffled = shuffle(samples, bytesPerSample);
+                return b.setInline(ByteString.copyFrom(Zstd.compress(shuffled, ZSTD_LEVEL))).build();
+            default:
+                throw new IllegalArgumentException("unsupported encoding " + encoding);
+        }
+    }
+
+    /**
+     * Decodes to little-endian sample bytes, checking the size against what the shape needs.
+     *
+     * @param expectedBytes channels × height × width × bytes per sample
+     */
+    public static byte[] decode(Pixels pixels, int bytesPerSample, long expectedBytes) throws FrameRejected {
+        if (pixels.getDecodedBytes() != expectedBytes) {
+            throw new FrameRejected(FrameRejected.Reason.SIZE_MISMATCH,
+                    "pixels declare " + pixels.getDecodedBytes() + " bytes but the shape needs " + expectedBytes);
+        }
+        if (pixels.getPayloadCase() == Pixels.PayloadCase.BLOB) {
+            throw new FrameRejected(FrameRejected.Reason.INCOMPATIBLE,
+                    "pixels are a blob reference (" + pixels.getBlob().getUri() + ") but this stage has no blob store configured");
+        }
+        if (pixels.getPayloadCase() != Pixels.PayloadCase.INLINE) {
+            throw new FrameRejected(FrameRejected.Reason.SIZE_MISMATCH, "frame has no pixels");
+        }
+        ByteString inline = pixels.getInline();
+        switch (pixels.getEncoding()) {
+            case RAW:
+                if (inline.size() != expectedBytes) {
+                    throw new FrameRejected(FrameRejected.Reason.SIZE_MISMATCH,
+                            "pixel payload has " + inline.size() + " bytes but the shape needs " + expectedBytes);
+                }
+                return inline.toByteArray();
+            case SHUFFLE_ZSTD:
+                byte[] compressed = inline.toByteArray();
+                long frameSize = Zstd.getFrameContentSize(compressed);
+                if (frameSize != expectedBytes) {
+                    throw new FrameRejected(FrameRejected.Reason.SIZE_MISMATCH,
+                            "compressed pixels decode to " + frameSize + " bytes but the shape needs " + expectedBytes);
+                }
+                byte[] shuffled = new byte[(int) expectedBytes];
+                long n;
+                try {
+                    n = Zstd.decompress(shuffled, compressed);
+                } catch (RuntimeException e) {
+                    throw new FrameRejected(FrameRejected.Reason.UNDECODABLE, "corrupt zstd pixel payload: " + e.getMessage(), e);
+                }
+                if (n != expectedBytes) {
+                    throw new FrameRejected(FrameRejected.Reason.SIZE_MISMATCH,
+                            "compressed pixels decoded to " + n + " bytes but the shape needs " + expectedBytes);
+                }
+                return unshuffle(shuffled, bytesPerSample);
+            default:
+                throw new FrameRejected(FrameRejected.Reason.UNDECODABLE, "unknown pixel encoding " + pixels.getEncodingValue());
+        }
+    }
+
+    static byte[] shuffle(byte[] in, int k) {
+        if (k == 1) {
+            return in;
+        }
+        int n = in.length / k;
+        byte[] out = new byte[in.length];
+        for (int j = 0; j < k; j++) {
+            int base = j * n;
+            for (int i = 0; i < n; i++) {
+                out[base + i] = in[i * k + j];
+            }
+        }
+        return out;
+    }
+
+    static byte[] unshuffle(byte[] in, int k) {
+        if (k == 1) {
+            return in;
+        }
+        int n = in.length / k;
+        byte[] out = new byte[in.length];
+        for (int j = 0; j < k; j++) {
+            int base = j * n;
+            for (int i = 0; i < n; i++) {
+                out[i * k + j] = in[base + i];
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,57 @@
+package io.fluostream.frames;
+
+/**
+ * The pipeline's topics, each with its default name and the config key that renames it. Every
+ * module takes topic names from here (through {@link TopicNames}); no topic string literals
+ * elsewhere.
+ *
+ * <pre>
+ * rig ─► frames.raw ─► denoise ─► frames.denoised ─► unmix ─► frames.unmixed
+ *     ─► stabilise ─► frames.stabilised ─► flow ─► frames.flow      (bad frames ─► frames.dlq)
+ * </pre>
+ */
+public enum Topic {
+    RAW("raw", "frames.raw"),
+    DENOISED("denoised", "frames.denoised"),
+    UNMIXED("unmixed", "frames.unmixed"),
+    STABILISED("stabilised", "frames.stabilised"),
+    FLOW("flow", "frames.flow"),
+    /** Frames that could not be decoded or processed, with the reason in headers (see {@link DeadLetters}). */
+    DLQ("dlq", "frames.dlq");
+
+    private final String key;
+    private final String defaultName;
+
+    Topic(String key, String defaultName) {
+        this.key = key;
+        this.defaultName = defaultName;
+    }
+
+    /** Short name, as used in config keys and on the command line ("raw", "flow", ...). */
+    public String key() {
+        return key;
+    }
+
+    public String defaultName() {
+        return defaultName;
+    }
+
+    /** Config property that overrides the name, e.g. {@code fluostream.topics.raw}. */
+    public String configKey() {
+        return "fluostream.topics." + key;
+    }
+
+    /** The frame topics in pipeline order (without the dead-letter topic). */
+    public static Topic[] pipeline() {
+        return new Topic[] {RAW, DENOISED, UNMIXED, STABILISED, FLOW};
+    }
+
+    public static Topic byKey(String key) {
+        for (Topic t : values()) {
+            if (t.key.equals(key) || t.defaultName.equals(key)) {
+                return t;
+            }
+        }
+        throw new IllegalArgumentException("unknown topic '" + key + "'; known: raw, denoised, unmixed, stabilised, flow, dlq");
+    }
+}

@@ -1,0 +1,77 @@
+package io.fluostream.stage;
+
+import io.fluostream.frames.Topic;
+import io.fluostream.frames.TopicNames;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.util.Map;
+import org.apache.kafka.streams.processor.api.Processor;
+
+/**
+ * One stage instance's shared parts: its kernel, parameters, metrics, stream ledger and topic
+ * names. Plain Java (no CDI), so topology tests build it directly; {@link StageRuntimeProducer}
+ * makes the service's instance from config.
+ */
+public final class StageRuntime {
+
+    private final StageKernel kernel;
+    private final StageIdentity identity;
+    private final TopicNames topics;
+    private final StageParameters parameters;
+    private final StageMetrics metrics;
+    private final StreamLedger ledger = new StreamLedger();
+
+    /**
+     * @param parameterOverrides values from config, validated like any SetParameters call (a bad one
+     *                           fails the start with the parameter's name and allowed range)
+     */
+    public StageRuntime(StageKernel kernel, StageIdentity identity, TopicNames topics, MeterRegistry registry,
+                        Map<String, ?> parameterOverrides) {
+        this.kernel = kernel;
+        this.identity = identity;
+        this.topics = topics;
+        this.parameters = new StageParameters(kernel.parameters());
+        this.parameters.set(parameterOverrides);
+        this.metrics = new StageMetrics(registry, identity.stage(), kernel.qualitySignals());
+    }
+
+    /** A new processor for one stream task (Kafka Streams asks for one per task). */
+    public Processor<String, byte[], String, byte[]> newProcessor() {
+        return new FrameProcessor(kernel, parameters, metrics, ledger, identity, kernel.stateful());
+    }
+
+    public StageIdentity identity() {
+        return identity;
+    }
+
+    public StageKernel kernel() {
+        return kernel;
+    }
+
+    public boolean stateful() {
+        return kernel.stateful();
+    }
+
+    public String inputTopic() {
+        return topics.name(kernel.input());
+    }
+
+    public String outputTopic() {
+        return topics.name(kernel.output());
+    }
+
+    public String deadLetterTopic() {
+        return topics.name(Topic.DLQ);
+    }
+
+    public StageParameters parameters() {
+        return parameters;
+    }
+
+    public StageMetrics metrics() {
+        return metrics;
+    }
+
+    public StreamLedger ledger() {
+        return ledger;
+    }
+}
