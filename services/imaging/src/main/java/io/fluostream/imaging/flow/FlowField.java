@@ -1,6 +1,7 @@
 package io.fluostream.imaging.flow;
 
 import io.fluostream.imaging.Image;
+import java.util.Arrays;
 
 /**
  * A dense forward flow field between two frames: at pixel {@code p = (x, y)} of the earlier frame
@@ -47,8 +48,8 @@ public final class FlowField {
     public static FlowField uniform(int height, int width, double u, double v) {
         FlowField f = new FlowField(height, width);
         int n = f.uv.planeSize();
-        java.util.Arrays.fill(f.uv.data(), 0, n, (float) u);
-        java.util.Arrays.fill(f.uv.data(), n, 2 * n, (float) v);
+        Arrays.fill(f.uv.data(), 0, n, (float) u);
+        Arrays.fill(f.uv.data(), n, 2 * n, (float) v);
         return f;
     }
 

@@ -1,6 +1,7 @@
 package io.fluostream.imaging.flow;
 
 import io.fluostream.imaging.Image;
+import java.util.Arrays;
 
 /**
  * Dense, coarse-to-fine (pyramidal) iterative Lucas–Kanade optical flow with a Gaussian window and
@@ -331,7 +332,7 @@ public final class PyramidalFlow implements OpticalFlow {
      */
     private double robustGradientEnergy(int h, int w) {
         int[] hist = energyHistogram;
-        java.util.Arrays.fill(hist, 0);
+        Arrays.fill(hist, 0);
         for (int y = 0; y < h; y++) {
             float[] xx = t0[y];
             float[] yy = t2[y];

@@ -1,5 +1,7 @@
 package io.fluostream.imaging.flow;
 
+import java.util.Arrays;
+
 /**
  * Planes held as one {@code float[]} per row (see {@link SeparableGaussian} for why), and their
  * conversion to and from the flat row-major planes of {@code Image}.
@@ -38,7 +40,7 @@ final class RowPlanes {
 
     static void fill(float[][] rows, int height, int width, float value) {
         for (int y = 0; y < height; y++) {
-            java.util.Arrays.fill(rows[y], 0, width, value);
+            Arrays.fill(rows[y], 0, width, value);
         }
     }
 }

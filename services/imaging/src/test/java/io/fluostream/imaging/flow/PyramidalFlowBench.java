@@ -1,6 +1,9 @@
 package io.fluostream.imaging.flow;
 
 import io.fluostream.imaging.Image;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.util.Arrays;
 
 /**
  * Single-thread throughput of {@link PyramidalFlow} in megapixels per second on a textured frame
@@ -11,8 +14,8 @@ import io.fluostream.imaging.Image;
  */
 public final class PyramidalFlowBench {
 
-    private static final java.lang.management.ThreadMXBean THREADS =
-            java.lang.management.ManagementFactory.getThreadMXBean();
+    private static final ThreadMXBean THREADS =
+            ManagementFactory.getThreadMXBean();
 
     private PyramidalFlowBench() {
     }
@@ -52,8 +55,8 @@ public final class PyramidalFlowBench {
                 msPerFrame[batch] = (System.nanoTime() - t0) / 1e6 / perBatch;
                 cpuMsPerFrame[batch] = (THREADS.getCurrentThreadCpuTime() - c0) / 1e6 / perBatch;
             }
-            java.util.Arrays.sort(msPerFrame);
-            java.util.Arrays.sort(cpuMsPerFrame);
+            Arrays.sort(msPerFrame);
+            Arrays.sort(cpuMsPerFrame);
             double best = msPerFrame[0];
             double median = 0.5 * (msPerFrame[4] + msPerFrame[5]);
             double cpu = 0.5 * (cpuMsPerFrame[4] + cpuMsPerFrame[5]);

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.fluostream.imaging.Image;
+import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -276,7 +277,7 @@ class PyramidalFlowTest {
 
     private static Image constant(int h, int w, float value) {
         Image im = new Image(1, h, w);
-        java.util.Arrays.fill(im.data(), value);
+        Arrays.fill(im.data(), value);
         return im;
     }
 

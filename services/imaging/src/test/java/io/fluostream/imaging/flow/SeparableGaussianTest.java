@@ -2,6 +2,7 @@ package io.fluostream.imaging.flow;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
 /** {@link SeparableGaussian}: known impulse response, constants preserved, pyramid reduction. */
@@ -32,7 +33,7 @@ class SeparableGaussianTest {
     @Test
     void aConstantPlaneStaysConstantUpToTheEdges() {
         float[] flat = new float[7 * 9];
-        java.util.Arrays.fill(flat, 3.5f);
+        Arrays.fill(flat, 3.5f);
         float[] out = new SeparableGaussian(3.0).apply(flat, 7, 9);
         for (float v : out) {
             assertEquals(3.5f, v, 1e-5);

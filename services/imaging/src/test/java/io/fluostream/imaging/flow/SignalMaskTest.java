@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.fluostream.imaging.Image;
+import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
 /** {@link SignalMask}: the threshold rule on a known image, the border margin and bad input. */
@@ -14,7 +15,7 @@ class SignalMaskTest {
     /** A 60×60 frame: background 1, a 20×20 square of 100 at rows/columns 20..39, one hot pixel. */
     private static Image squareOnBackground() {
         Image im = new Image(1, 60, 60);
-        java.util.Arrays.fill(im.data(), 1f);
+        Arrays.fill(im.data(), 1f);
         for (int y = 20; y < 40; y++) {
             for (int x = 20; x < 40; x++) {
                 im.set(0, y, x, 100f);
