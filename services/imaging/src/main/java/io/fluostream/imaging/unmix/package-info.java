@@ -1,0 +1,19 @@
+/**
+ * Spectral unmixing: detection channels to fluorophore abundances, {@code x(p) = M·a(p) + noise}.
+ *
+ * <ul>
+ *   <li>{@link io.fluostream.imaging.unmix.ReferenceSpectra}: the validated {@code C × F} mixing
+ *       matrix, with a compact text form ({@code "0.6,0.3;0.3,0.5;0.1,0.2"}, rows = channels).
+ *   <li>{@link io.fluostream.imaging.unmix.LeastSquaresUnmixer}: unconstrained per-pixel least
+ *       squares through the precomputed pseudo-inverse (the baseline).
+ *   <li>{@link io.fluostream.imaging.unmix.NnlsUnmixer}: exact non-negative least squares per
+ *       pixel (least squares where it is already non-negative, an exact active-set solve where
+ *       not).
+ * </ul>
+ *
+ * <p>Both unmixers return a {@link io.fluostream.imaging.unmix.SpectralUnmixer.Result}: the
+ * {@code F × H × W} abundances, the per-pixel RMS residual over channels (ADU) and the frame's
+ * mean residual, absolute and relative to the mean signal — a forward-model consistency check
+ * that grows when the reference spectra do not match the sample.
+ */
+package io.fluostream.imaging.unmix;
