@@ -1,5 +1,6 @@
 package io.fluostream.stage;
 
+import io.fluostream.imaging.MatrixText;
 import java.util.List;
 import java.util.Locale;
 import java.util.function.Function;
@@ -200,7 +201,7 @@ public final class Parameter {
                 }
                 if (value instanceof String) {
                     try {
-                        return Matrices.parse((String) value);
+                        return MatrixText.parse((String) value);
                     } catch (IllegalArgumentException e) {
                         throw new InvalidParameterException(name, name + ": " + e.getMessage());
                     }

@@ -1,5 +1,6 @@
 package io.fluostream.stage;
 
+import io.fluostream.imaging.MatrixText;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -64,7 +65,7 @@ public final class ParameterValues {
     private static String hashOf(Map<String, Object> values) {
         StringBuilder sb = new StringBuilder();
         values.entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> sb.append(e.getKey()).append('=')
-                .append(e.getValue() instanceof double[][] ? Matrices.format((double[][]) e.getValue()) : e.getValue())
+                .append(e.getValue() instanceof double[][] ? MatrixText.format((double[][]) e.getValue()) : e.getValue())
                 .append('\n'));
         try {
             byte[] d = MessageDigest.getInstance("SHA-256").digest(sb.toString().getBytes(StandardCharsets.UTF_8));

@@ -1,5 +1,7 @@
 package io.fluostream.imaging.unmix;
 
+import io.fluostream.imaging.MatrixText;
+
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -72,48 +74,14 @@ public final class ReferenceSpectra {
      *     problem {@link #of(double[][])} reports
      */
     public static ReferenceSpectra parse(String text) {
-        if (text == null || text.isBlank()) {
-            throw new IllegalArgumentException(
-                    "reference spectra text is empty; expected rows of comma-separated values separated by ';'");
-        }
-        String body = text.strip();
-        if (body.endsWith(";")) {
-            body = body.substring(0, body.length() - 1);
-        }
-        String[] rowTexts = body.split(";", -1);
-        List<double[]> rows = new ArrayList<>(rowTexts.length);
-        for (int r = 0; r < rowTexts.length; r++) {
-            if (rowTexts[r].isBlank()) {
-                throw new IllegalArgumentException("spectra row " + r + " is empty in '" + text + "'");
-            }
-            String[] cells = rowTexts[r].split(",", -1);
-            double[] row = new double[cells.length];
-            for (int k = 0; k < cells.length; k++) {
-                String cell = cells[k].strip();
-                try {
-                    row[k] = Double.parseDouble(cell);
-                } catch (NumberFormatException e) {
-                    throw new IllegalArgumentException(
-                            "spectra row " + r + ", value " + k + ": '" + cell + "' is not a number", e);
-                }
-            }
-            rows.add(row);
-        }
-        return of(rows.toArray(new double[0][]));
+        return of(MatrixText.parse(text));
     }
 
     /** The text form {@link #parse(String)} reads back to an equal matrix (shortest exact decimals). */
     public String toText() {
-        StringJoiner rows = new StringJoiner(";");
-        for (int c = 0; c < channels; c++) {
-            StringJoiner row = new StringJoiner(",");
-            for (int f = 0; f < fluorophores; f++) {
-                row.add(Double.toString(get(c, f)));
-            }
-            rows.add(row.toString());
-        }
-        return rows.toString();
+        return MatrixText.format(toRows());
     }
+
 
     /** Number of detection channels {@code C} (rows). */
     public int channels() {
