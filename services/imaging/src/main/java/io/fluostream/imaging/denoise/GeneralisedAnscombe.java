@@ -33,15 +33,6 @@ package io.fluostream.imaging.denoise;
 public final class GeneralisedAnscombe {
 
     /**
-     * Table range in photo-electrons: at least 30, and far enough that readings below the tail
-     * junction are 5σ-rare (the asymptotic inverse used above ignores the tail). Read noise is
-     * capped at 100 e⁻ for this purpose (no scientific camera comes near; above it the asymptote's
-     * end-of-table correction absorbs the residual ~0.1 e⁻).
-     */
-    private static double tableMaxLambda(double sigma) {
-        return Math.max(30.0, 6 * Math.min(sigma, 100.0) + 20);
-    }
-    /**
      * Read noise (e⁻) above which the table is skipped: its entries would differ by less than
      * double precision resolves next to {@code 2√k}. The asymptotic inverse is then off by at most
      * ~1/8 e⁻, i.e. {@code a/8} ADU, negligible when {@code a} is that small against {@code √b}.
@@ -53,11 +44,10 @@ public final class GeneralisedAnscombe {
 
     private final NoiseModel model;
     private final boolean gaussianOnly;
-    /** σ² = b/a² and k = 3/8 + σ², in photo-electron units. */
-    private final double sigma2;
-    private final double rootK;
-    /** σ, and the shifted value {@code 2σ − 2√k} of {@code f} where the tangent tail starts. */
+    /** Read noise σ = √b/a in photo-electrons, and √k with k = 3/8 + σ². */
     private final double sigma;
+    private final double rootK;
+    /** The shifted value {@code 2σ − 2√k} of {@code f} where the tangent tail starts. */
     private final double tailStart;
     private final double gain;
     private final double scaleGaussian;
@@ -71,13 +61,22 @@ public final class GeneralisedAnscombe {
     /** Mismatch of the asymptotic inverse at the table's end, faded out as 1/D above it. */
     private final double asymptoteCorrection;
 
+    /**
+     * Table range in photo-electrons: at least 30, and far enough that readings below the tail
+     * junction are 5σ-rare (the asymptotic inverse used above ignores the tail). Read noise is
+     * capped at 100 e⁻ for this purpose (no scientific camera comes near; above it the asymptote's
+     * end-of-table correction absorbs the residual ~0.1 e⁻).
+     */
+    private static double tableMaxLambda(double sigma) {
+        return Math.max(30.0, 6 * Math.min(sigma, 100.0) + 20);
+    }
+
     public GeneralisedAnscombe(NoiseModel model) {
         this.model = model;
         this.gain = model.gain();
         this.gaussianOnly = model.gain() == 0;
         this.scaleGaussian = Math.sqrt(model.readVariance());
         if (gaussianOnly) {
-            sigma2 = Double.POSITIVE_INFINITY;
             rootK = Double.POSITIVE_INFINITY;
             sigma = Double.POSITIVE_INFINITY;
             tailStart = 0;
@@ -85,7 +84,7 @@ public final class GeneralisedAnscombe {
             tableD0 = tableDEnd = tableStepInv = slopeAtZero = asymptoteCorrection = 0;
             return;
         }
-        sigma2 = model.readVariance() / (gain * gain);
+        double sigma2 = model.readVariance() / (gain * gain);
         rootK = Math.sqrt(0.375 + sigma2);
         sigma = Math.sqrt(sigma2);
         tailStart = 2 * sigma - 2 * rootK;
