@@ -9,8 +9,9 @@ import java.util.SplittableRandom;
  * |s| ≤ 1, so the excursion is bounded by max|D| however long the stream runs).
  *
  * <p>D is a few Gaussian-windowed vortices with some divergence (sources and sinks), plus a global
- * affine mode (rotation, shear, dilation about the field centre), minus its intensity-weighted mean
- * over the field (so deformation carries no net translation that a stabiliser would read as drift),
+ * affine mode (rotation, shear, dilation about the field centre), minus its mean weighted by the
+ * scene's structure tensor (so deformation carries no net translation that a stabiliser would read
+ * as drift),
  * scaled so that max|D| over the field (and a margin of max|D|) is maxFlow / (2 sin(π/T)): the
  * largest per-frame step |D|·|s(t) − s(t−1)| is then maxFlowPxPerFrame. Vortex widths are at least
  * 6·max|D| so that strains stay small; a field whose peak strain ‖∇D‖ would reach
@@ -114,32 +115,21 @@ final class DeformationField {
             }
         }
 
-        // Intensity-weighted mean over the field (uniform weights for an empty scene).
-        double sw = 0;
-        double su = 0;
-        double sv = 0;
+        // Remove the translation a registration would read from D, so that deformation carries no
+        // apparent drift and a stabiliser's error against d(t) measures the stabiliser, not an
+        // ambiguity of the scene.
+        float[] fieldU = new float[w * h];
+        float[] fieldV = new float[w * h];
         for (int y = 0; y < h; y++) {
             for (int x = 0; x < w; x++) {
-                double weight = restIntensity[y * w + x];
                 int g = (y - gridY0) * gridW + (x - gridX0);
-                sw += weight;
-                su += weight * gridU[g];
-                sv += weight * gridV[g];
+                fieldU[y * w + x] = gridU[g];
+                fieldV[y * w + x] = gridV[g];
             }
         }
-        if (!(sw > 0)) {
-            sw = su = sv = 0;
-            for (int y = 0; y < h; y++) {
-                for (int x = 0; x < w; x++) {
-                    int g = (y - gridY0) * gridW + (x - gridX0);
-                    sw += 1;
-                    su += gridU[g];
-                    sv += gridV[g];
-                }
-            }
-        }
-        meanX = su / sw;
-        meanY = sv / sw;
+        double[] mean = apparentTranslation(restIntensity, w, h, fieldU, fieldV);
+        meanX = mean[0];
+        meanY = mean[1];
 
         // Normalise over the field plus max|D|: the material points that the flow samples.
         int reach = (int) Math.ceil(amplitudePx) + 1;
@@ -214,6 +204,61 @@ final class DeformationField {
         displacement(x, y - step, b);
         out[1] = (a[0] - b[0]) / (2 * step);
         out[3] = (a[1] - b[1]) / (2 * step);
+    }
+
+    /**
+     * The translation a windowed least-squares registration reads from a small displacement field
+     * (u, v) over an image: the field's mean weighted by the image's structure tensor ∇I∇Iᵀ times
+     * the apodising window squared (not by intensity: flat bright regions carry no position). For a
+     * textureless image it is the plain mean. Measured on the default scene, removing it cut the
+     * error of noise-free rigid registration against the true drift from 0.17 to 0.05 px RMS.
+     */
+    static double[] apparentTranslation(float[] intensity, int w, int h, float[] u, float[] v) {
+        double sxx = 0;
+        double sxy = 0;
+        double syy = 0;
+        double bx = 0;
+        double by = 0;
+        for (int y = 1; y < h - 1; y++) {
+            for (int x = 1; x < w - 1; x++) {
+                int i = y * w + x;
+                double window = apodisation(x, w) * apodisation(y, h);
+                double ix = window * 0.5 * (intensity[i + 1] - intensity[i - 1]);
+                double iy = window * 0.5 * (intensity[i + w] - intensity[i - w]);
+                sxx += ix * ix;
+                sxy += ix * iy;
+                syy += iy * iy;
+                bx += ix * ix * u[i] + ix * iy * v[i];
+                by += ix * iy * u[i] + iy * iy * v[i];
+            }
+        }
+        double det = sxx * syy - sxy * sxy;
+        if (det > 1e-12 * (sxx + syy) * (sxx + syy) && det > 0) {
+            return new double[] {(syy * bx - sxy * by) / det, (sxx * by - sxy * bx) / det};
+        }
+        double su = 0;
+        double sv = 0;
+        for (int i = 0; i < w * h; i++) {
+            su += u[i];
+            sv += v[i];
+        }
+        return new double[] {su / (w * h), sv / (w * h)};
+    }
+
+    /**
+     * A Tukey window with cosine tapers over a quarter of the axis at each end, sampled at pixel
+     * centres: the apodisation a windowed registration applies.
+     */
+    static double apodisation(int i, int n) {
+        double pos = i + 0.5;
+        double edge = 0.25 * n;
+        if (pos < edge) {
+            return 0.5 * (1 - Math.cos(Math.PI * pos / edge));
+        }
+        if (pos > n - edge) {
+            return 0.5 * (1 - Math.cos(Math.PI * (n - pos) / edge));
+        }
+        return 1;
     }
 
     private void raw(double x, double y, double[] out) {

@@ -8,7 +8,9 @@ import org.junit.jupiter.api.Test;
 
 class DeformationFieldTest {
 
-    private static final SimulationSettings SETTINGS = SimulationSettings.defaults().withSize(96, 128);
+    // A slow, large deformation (about 8 px excursion) exercises the inverse map and the strain guard.
+    private static final SimulationSettings SETTINGS = SimulationSettings.defaults().withSize(96, 128)
+            .withMaxFlowPxPerFrame(0.5).withFlowPeriodFrames(100);
 
     private static float[] uniformWeights() {
         float[] w = new float[96 * 128];
@@ -84,30 +86,48 @@ class DeformationFieldTest {
     }
 
     @Test
-    void theWeightedMeanDisplacementIsZero() {
-        // Weights concentrated in one corner: the mean must vanish under these weights, not uniform ones.
-        float[] weights = new float[96 * 128];
-        for (int y = 0; y < 40; y++) {
-            for (int x = 0; x < 50; x++) {
-                weights[y * 128 + x] = (float) Math.exp(-((x - 20) * (x - 20) + (y - 15) * (y - 15)) / 200.0);
+    void noApparentTranslationRemainsForTheScene() {
+        // A textured corner: the registration-weighted mean must vanish under this scene, not a uniform one.
+        float[] scene = new float[96 * 128];
+        for (int y = 0; y < 50; y++) {
+            for (int x = 0; x < 60; x++) {
+                scene[y * 128 + x] = (float) (Math.exp(-((x - 20) * (x - 20) + (y - 15) * (y - 15)) / 50.0)
+                        + Math.exp(-((x - 40) * (x - 40) + (y - 30) * (y - 30)) / 20.0));
             }
         }
-        DeformationField field = new DeformationField(SETTINGS, new SplittableRandom(6), weights);
+        DeformationField field = new DeformationField(SETTINGS, new SplittableRandom(6), scene);
+        float[] u = new float[96 * 128];
+        float[] v = new float[96 * 128];
         double[] d = new double[2];
-        double sw = 0;
-        double su = 0;
-        double sv = 0;
         for (int y = 0; y < 96; y++) {
             for (int x = 0; x < 128; x++) {
                 field.displacement(x, y, d);
-                sw += weights[y * 128 + x];
-                su += weights[y * 128 + x] * d[0];
-                sv += weights[y * 128 + x] * d[1];
+                u[y * 128 + x] = (float) d[0];
+                v[y * 128 + x] = (float) d[1];
             }
         }
-        // The mean is taken on the float grid: zero to float precision of an ~8 px field.
-        assertEquals(0, su / sw, 1e-5);
-        assertEquals(0, sv / sw, 1e-5);
+        double[] t = DeformationField.apparentTranslation(scene, 128, 96, u, v);
+        // Zero up to float rounding of an ~8 px field.
+        assertEquals(0, t[0], 1e-4);
+        assertEquals(0, t[1], 1e-4);
+    }
+
+    @Test
+    void apparentTranslationOfAPureTranslationIsThatTranslation() {
+        float[] scene = new float[40 * 50];
+        for (int i = 0; i < scene.length; i++) {
+            scene[i] = (float) (Math.sin(i % 50 * 0.7) * Math.cos(i / 50 * 0.45));
+        }
+        float[] u = new float[scene.length];
+        float[] v = new float[scene.length];
+        java.util.Arrays.fill(u, 1.25f);
+        java.util.Arrays.fill(v, -0.5f);
+        double[] t = DeformationField.apparentTranslation(scene, 50, 40, u, v);
+        assertEquals(1.25, t[0], 1e-6);
+        assertEquals(-0.5, t[1], 1e-6);
+        // No texture: the plain mean.
+        double[] flat = DeformationField.apparentTranslation(new float[scene.length], 50, 40, u, v);
+        assertEquals(1.25, flat[0], 1e-6);
     }
 
     @Test

@@ -13,10 +13,10 @@ class SimulationSettingsTest {
 
     @Test
     void defaultsAreTheDocumentedOnes() {
-        assertEquals(new SimulationSettings(256, 256, 4, 3, 20, 1.5, 2.0, 100, 1.2, 20, 0.5, 100, 0.05, 1), D);
+        assertEquals(new SimulationSettings(256, 256, 4, 3, 20, 1.5, 2.0, 100, 1.2, 20, 1.0, 8, 0.05, 1), D);
         assertEquals(40, D.aduPerUnitAbundance(), 1e-12);
-        // 0.5 / (2 sin(π/100)) = 7.959 px
-        assertEquals(7.959, D.maxDeformationPx(), 1e-3);
+        // 1 / (2 sin(π/8)) = 1.3066 px
+        assertEquals(1.3066, D.maxDeformationPx(), 1e-4);
     }
 
     @Test

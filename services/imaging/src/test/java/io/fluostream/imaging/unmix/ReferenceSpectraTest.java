@@ -67,7 +67,7 @@ class ReferenceSpectraTest {
         assertMessage("row 1 is empty", () -> ReferenceSpectra.parse("1,0;;0,1"));
         assertMessage("text is empty", () -> ReferenceSpectra.parse("  "));
         assertMessage("row 1, value 1: '' is not a number", () -> ReferenceSpectra.parse("1,0;0,"));
-        assertMessage("row 1 has 1 values, expected 2", () -> ReferenceSpectra.parse("1,0;1;0,1"));
+        assertMessage("row 1 has 1 values but row 0 has 2", () -> ReferenceSpectra.parse("1,0;1;0,1"));
     }
 
     @Test
