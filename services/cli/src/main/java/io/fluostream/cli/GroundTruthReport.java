@@ -73,6 +73,9 @@ public final class GroundTruthReport {
             AtomicInteger seen = new AtomicInteger();
             try (FrameCollector collector = new FrameCollector(bootstrap, List.of(names.name(topic)))) {
                 collector.collect(record -> {
+                    if (!streamIndex.containsKey(record.key())) {
+                        return;
+                    }
                     seen.incrementAndGet();
                     inFlight.acquireUninterruptibly();
                     workers.submit(() -> {
