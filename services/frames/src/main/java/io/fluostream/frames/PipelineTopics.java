@@ -28,7 +28,9 @@ public final class PipelineTopics {
         for (Topic t : Topic.values()) {
             String name = names.name(t);
             if (!existing.contains(name)) {
-                missing.add(new NewTopic(name, partitions, replication).configs(RecordLimits.topic()));
+                missing.add(t == Topic.MODELS
+                        ? new NewTopic(name, 1, replication).configs(modelTopic())
+                        : new NewTopic(name, partitions, replication).configs(RecordLimits.topic()));
             }
         }
         if (!missing.isEmpty()) {
@@ -40,6 +42,16 @@ public final class PipelineTopics {
                 }
             }
         }
+    }
+
+    /**
+     * The model topic: compacted, so every model version (its own key) and the latest activation stay
+     * for replicas that start later; records as large as frames (TorchScript imports can be big).
+     */
+    public static Map<String, String> modelTopic() {
+        Map<String, String> c = new java.util.HashMap<>(RecordLimits.topic());
+        c.put("cleanup.policy", "compact");
+        return c;
     }
 
     /** Admin client settings for a bootstrap address. */

@@ -17,7 +17,12 @@ public enum Topic {
     STABILISED("stabilised", "frames.stabilised"),
     FLOW("flow", "frames.flow"),
     /** Frames that could not be decoded or processed, with the reason in headers (see {@link DeadLetters}). */
-    DLQ("dlq", "frames.dlq");
+    DLQ("dlq", "frames.dlq"),
+    /**
+     * Trained models and which version serves (model.proto {@code ModelRecord}); compacted, one
+     * partition, read from the start by every replica of a stage that learns.
+     */
+    MODELS("models", "fluostream.models");
 
     private final String key;
     private final String defaultName;
@@ -52,6 +57,6 @@ public enum Topic {
                 return t;
             }
         }
-        throw new IllegalArgumentException("unknown topic '" + key + "'; known: raw, denoised, unmixed, stabilised, flow, dlq");
+        throw new IllegalArgumentException("unknown topic '" + key + "'; known: raw, denoised, unmixed, stabilised, flow, dlq, models");
     }
 }

@@ -158,6 +158,39 @@ public final class GeneralisedAnscombe {
         }
     }
 
+    /**
+     * The expected stabilised value {@code E[f(z) | λ]} (shifted, as {@link #forward} writes) of a
+     * pixel whose clean level is {@code cleanAdu} offset-free ADU: what a perfect denoiser of the
+     * stabilised frame would output there, and what {@link #inverse} maps back to {@code cleanAdu}.
+     * Found by bisection on the exact inverse; for training targets (CARE), not for hot paths.
+     */
+    public double expectedStabilised(double cleanAdu) {
+        if (!Double.isFinite(cleanAdu)) {
+            throw new IllegalArgumentException("clean level must be finite ADU, got " + cleanAdu);
+        }
+        if (gaussianOnly) {
+            return cleanAdu / scaleGaussian;
+        }
+        double lambda = cleanAdu / gain;
+        double lo = -1;
+        double hi = 1;
+        while (lambdaOf(lo) > lambda) {
+            lo *= 2;
+        }
+        while (lambdaOf(hi) < lambda) {
+            hi *= 2;
+        }
+        for (int i = 0; i < 60 && hi - lo > 1e-9 * Math.max(1, Math.abs(hi)); i++) {
+            double mid = 0.5 * (lo + hi);
+            if (lambdaOf(mid) < lambda) {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        return 0.5 * (lo + hi);
+    }
+
     /** The photo-electron level whose expected (shifted) GAT value is {@code d}. */
     double lambdaOf(double d) {
         if (inverseLambda == null) {

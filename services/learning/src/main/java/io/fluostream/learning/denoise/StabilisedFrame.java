@@ -1,0 +1,92 @@
+package io.fluostream.learning.denoise;
+
+import io.fluostream.imaging.Image;
+import io.fluostream.imaging.denoise.GeneralisedAnscombe;
+import io.fluostream.imaging.denoise.NoiseEstimator;
+import io.fluostream.imaging.denoise.NoiseModel;
+
+/**
+ * A raw frame in the variance-stabilised domain: each channel's Poisson–Gaussian noise is fitted on
+ * the frame ({@link NoiseEstimator}) and mapped to unit variance by the generalised Anscombe
+ * transform, so one blind-spot loss fits every photon level. {@link #inverse} maps a denoised estimate
+ * back to offset-free ADU with the exact unbiased inverse, as the classical denoiser does.
+ */
+public final class StabilisedFrame {
+
+    private final float[] values;
+    private final GeneralisedAnscombe[] transforms;
+    private final int channels;
+    private final int height;
+    private final int width;
+
+    private StabilisedFrame(float[] values, GeneralisedAnscombe[] transforms, int channels, int height, int width) {
+        this.values = values;
+        this.transforms = transforms;
+        this.channels = channels;
+        this.height = height;
+        this.width = width;
+    }
+
+    /**
+     * Fits the noise of every channel and stabilises it.
+     *
+     * @param offsetAdu the camera offset if known, else {@code NaN}
+     */
+    public static StabilisedFrame of(Image raw, double offsetAdu, NoiseEstimator estimator) {
+        NoiseModel[] models = new NoiseModel[raw.channels()];
+        for (int c = 0; c < raw.channels(); c++) {
+            models[c] = estimator.estimate(raw.data(), raw.planeOffset(c), raw.height(), raw.width(), offsetAdu);
+        }
+        return of(raw, models);
+    }
+
+    /** Stabilises with noise models already fitted (one per channel). */
+    public static StabilisedFrame of(Image raw, NoiseModel[] models) {
+        if (models.length != raw.channels()) {
+            throw new IllegalArgumentException(models.length + " noise models for " + raw.channels() + " channels");
+        }
+        int n = raw.planeSize();
+        float[] v = new float[raw.data().length];
+        GeneralisedAnscombe[] t = new GeneralisedAnscombe[models.length];
+        for (int c = 0; c < models.length; c++) {
+            t[c] = new GeneralisedAnscombe(models[c]);
+            t[c].forward(raw.data(), c * n, v, c * n, n);
+        }
+        return new StabilisedFrame(v, t, raw.channels(), raw.height(), raw.width());
+    }
+
+    /** Stabilised samples, C×H×W channel-major. */
+    public float[] values() {
+        return values;
+    }
+
+    public NoiseModel noise(int channel) {
+        return transforms[channel].model();
+    }
+
+    public GeneralisedAnscombe transform(int channel) {
+        return transforms[channel];
+    }
+
+    public int channels() {
+        return channels;
+    }
+
+    public int height() {
+        return height;
+    }
+
+    public int width() {
+        return width;
+    }
+
+    /** Denoised stabilised values (C×H×W) → offset-free ADU, per channel with this frame's noise. */
+    public Image inverse(float[] denoised) {
+        Image out = new Image(channels, height, width);
+        int n = height * width;
+        for (int c = 0; c < channels; c++) {
+            transforms[c].inverse(denoised, c * n, out.data(), c * n, n);
+        }
+        return out;
+    }
+}

@@ -1,0 +1,103 @@
+package io.fluostream.learning.denoise;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Activation;
+import ai.djl.nn.Block;
+import ai.djl.nn.Blocks;
+import ai.djl.nn.LambdaBlock;
+import ai.djl.nn.ParallelBlock;
+import ai.djl.nn.SequentialBlock;
+import ai.djl.nn.convolutional.Conv2d;
+import ai.djl.nn.pooling.Pool;
+import java.util.List;
+
+/**
+ * A compact U-Net for 2-D frames (Ronneberger et al. 2015, as in CARE and Noise2Void): per level two
+ * 3×3 convolutions with leaky ReLU, 2×2 max-pooling down, a learned 2× up-sampling, skip connections
+ * by concatenation, and a 1×1 convolution to the output planes. No normalisation layers: online
+ * training runs on small batches, where batch statistics would be noisy.
+ *
+ * <p>With {@code fold = 2} the input's 2×2 pixel blocks are folded into channels first and the
+ * output unfolded last, so every convolution runs at half resolution (FFDNet's trick): a quarter of
+ * the work per pixel, with the same receptive field in pixels as one more level.
+ *
+ * <p>Built from DJL's {@link SequentialBlock} and {@link ParallelBlock}, so parameters save and load
+ * in DJL's own format. Input {@code N × in × H × W} with H and W multiples of
+ * {@link UNetArchitecture#sizeMultiple()}; output {@code N × out × H × W}.
+ */
+public final class UNet {
+
+    private static final float LEAK = 0.1f;
+
+    private UNet() {
+    }
+
+    public static Block build(UNetArchitecture a) {
+        SequentialBlock net = new SequentialBlock();
+        int f = a.fold();
+        if (f > 1) {
+            net.add(new LambdaBlock(x -> new NDList(fold(x.singletonOrThrow(), f)), "fold"));
+        }
+        net.add(level(a, 0));
+        net.add(Conv2d.builder().setKernelShape(new Shape(1, 1)).setFilters(a.outputChannels() * f * f).build());
+        if (f > 1) {
+            net.add(new LambdaBlock(x -> new NDList(unfold(x.singletonOrThrow(), f)), "unfold"));
+        }
+        return net;
+    }
+
+    /** Level {@code i}: convolutions, then (above the bottom) a skip around the deeper levels. */
+    private static Block level(UNetArchitecture a, int i) {
+        int features = a.baseFeatures() << i;
+        SequentialBlock b = new SequentialBlock();
+        b.add(convolutions(features));
+        if (i < a.depth()) {
+            SequentialBlock deeper = new SequentialBlock();
+            deeper.add(Pool.maxPool2dBlock(new Shape(2, 2), new Shape(2, 2)));
+            deeper.add(level(a, i + 1));
+            // A 2×2 stride-2 transposed convolution, written as a 1×1 convolution to 4× the features
+            // and an unfold: DJL's PyTorch engine does not implement deconvolution.
+            deeper.add(Conv2d.builder().setKernelShape(new Shape(1, 1)).setFilters(4 * features).build());
+            deeper.add(new LambdaBlock(x -> new NDList(unfold(x.singletonOrThrow(), 2)), "up"));
+            b.add(new ParallelBlock(UNet::concatenate, List.of(Blocks.identityBlock(), deeper)));
+            b.add(convolutions(features));
+        }
+        return b;
+    }
+
+    private static Block convolutions(int features) {
+        SequentialBlock b = new SequentialBlock();
+        for (int k = 0; k < 2; k++) {
+            b.add(Conv2d.builder().setKernelShape(new Shape(3, 3)).optPadding(new Shape(1, 1)).setFilters(features).build());
+            b.add(Activation.leakyReluBlock(LEAK));
+        }
+        return b;
+    }
+
+    private static NDList concatenate(List<NDList> branches) {
+        return new NDList(NDArrays.concat(new NDList(branches.get(0).singletonOrThrow(), branches.get(1).singletonOrThrow()), 1));
+    }
+
+    /** {@code N × C × sh × sw → N × C·s² × h × w} (space to depth; channel index c·s² + dy·s + dx). */
+    static NDArray fold(NDArray x, int s) {
+        Shape sh = x.getShape();
+        long n = sh.get(0);
+        long c = sh.get(1);
+        long h = sh.get(2) / s;
+        long w = sh.get(3) / s;
+        return x.reshape(n, c, h, s, w, s).transpose(0, 1, 3, 5, 2, 4).reshape(n, c * s * s, h, w);
+    }
+
+    /** The inverse of {@link #fold}: {@code N × C·s² × h × w → N × C × sh × sw}. */
+    static NDArray unfold(NDArray x, int s) {
+        Shape sh = x.getShape();
+        long n = sh.get(0);
+        long c = sh.get(1) / (s * s);
+        long h = sh.get(2);
+        long w = sh.get(3);
+        return x.reshape(n, c, s, s, h, w).transpose(0, 1, 4, 2, 5, 3).reshape(n, c, h * s, w * s);
+    }
+}

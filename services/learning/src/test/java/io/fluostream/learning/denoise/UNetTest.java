@@ -1,0 +1,53 @@
+package io.fluostream.learning.denoise;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Block;
+import ai.djl.training.ParameterStore;
+import org.junit.jupiter.api.Test;
+
+/** The U-Net's shapes and its fold/unfold; a small network so the test stays fast. */
+class UNetTest {
+
+    @Test
+    void outputHasTheFramesSizeAndTheRequestedChannels() {
+        Torch.init();
+        // 4 channels × 3 frames in, 4 out; two levels at half resolution → sizes in multiples of 8.
+        UNetArchitecture a = new UNetArchitecture(12, 4, 4, 2, 2);
+        assertEquals(8, a.sizeMultiple());
+        try (NDManager m = NDManager.newBaseManager()) {
+            Block net = UNet.build(a);
+            net.initialize(m, DataType.FLOAT32, new Shape(1, 12, 8, 8));
+            NDArray x = m.randomNormal(new Shape(2, 12, 32, 48));
+            NDArray y = net.forward(new ParameterStore(m, false), new NDList(x), false).singletonOrThrow();
+            assertEquals(new Shape(2, 4, 32, 48), y.getShape());
+        }
+    }
+
+    @Test
+    void foldThenUnfoldGivesTheInputBack() {
+        Torch.init();
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray x = m.arange(2 * 3 * 4 * 6).toType(DataType.FLOAT32, false).reshape(2, 3, 4, 6);
+            NDArray folded = UNet.fold(x, 2);
+            assertEquals(new Shape(2, 12, 2, 3), folded.getShape());
+            // Channel c·4 + dy·2 + dx of the folded array holds pixel (2y+dy, 2x+dx) of channel c.
+            assertEquals(x.getFloat(1, 2, 3, 5), folded.getFloat(1, 2 * 4 + 1 * 2 + 1, 1, 2), 0f);
+            assertArrayEquals(x.toFloatArray(), UNet.unfold(folded, 2).toFloatArray(), 0f);
+        }
+    }
+
+    @Test
+    void architectureRejectsNonsense() {
+        assertThrows(IllegalArgumentException.class, () -> new UNetArchitecture(0, 4, 8, 2, 2));
+        assertThrows(IllegalArgumentException.class, () -> new UNetArchitecture(4, 4, 8, 2, 3));
+        assertThrows(IllegalArgumentException.class, () -> new DenoiserDesign(4, 5, 16, 2));
+    }
+}
