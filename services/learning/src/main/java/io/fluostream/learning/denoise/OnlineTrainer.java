@@ -342,11 +342,6 @@ public final class OnlineTrainer implements AutoCloseable {
                 .setTrainedBy(instance);
         TrainedModel model = m.build();
         log.publish(ModelRecords.versionKey(model), ModelRecords.of(model));
-        synchronized (this) {
-            versions++;
-            lastVersion = ModelRecords.id(model);
-            validationLoss = val;
-        }
         if (val < bestValidation) {
             bestValidation = val;
             if (options.autoActivate()) {
@@ -354,6 +349,12 @@ public final class OnlineTrainer implements AutoCloseable {
                         ModelRecords.id(model), "validation loss " + String.format(java.util.Locale.ROOT, "%.4f", val)
                                 + " is the best so far", instance)));
             }
+        }
+        // Counted last, so whoever sees the count also sees the records published.
+        synchronized (this) {
+            versions++;
+            lastVersion = ModelRecords.id(model);
+            validationLoss = val;
         }
     }
 

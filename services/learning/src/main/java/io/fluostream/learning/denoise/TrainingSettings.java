@@ -30,6 +30,6 @@ public record TrainingSettings(int patchSize, int batchSize, double learningRate
     }
 
     public static TrainingSettings defaults() {
-        return new TrainingSettings(64, 8, 1e-3, 0.05, 2);
+        return new TrainingSettings(64, 8, 1e-3, 0.1, 2);
     }
 }
