@@ -104,11 +104,7 @@ public class ModelTopic {
         modelPath.filter(s -> !s.isBlank()).ifPresent(this::loadConfigured);
         if (trainOnStart) {
             int context = runtime.parameters().current().integer("temporal_context");
-            TrainingOptions o = TrainingOptions.defaults().withContextFrames(context);
-            o = new TrainingOptions(o.mode(), o.contextFrames(), o.baseFeatures(), o.depth(), o.training(), trainingThreads,
-                    o.maxReservoirBytes(), o.cropSize(), o.sampleEvery(), o.minCrops(), o.heldOutCrops(),
-                    o.firstVersionSteps(), o.stepsPerVersion(), o.maxSteps(), o.autoActivate());
-            kernel.startTraining(o);
+            kernel.startTraining(TrainingOptions.defaults().withContextFrames(context).withThreads(trainingThreads));
             LOG.infof("on-line training started (%d thread(s), temporal context %d)", trainingThreads, context);
         }
     }

@@ -38,6 +38,7 @@ public final class BlindSpotTrainer implements AutoCloseable {
     private final Trainer trainer;
     private final SplittableRandom random;
     private final BlindSpotMask mask;
+    private final ClassicalGuide guide = new ClassicalGuide();
     private long steps;
 
     public BlindSpotTrainer(DenoiserDesign design, TrainingSettings settings, Normalisation normalisation, Device device, long seed) {
@@ -49,7 +50,7 @@ public final class BlindSpotTrainer implements AutoCloseable {
         this.mask = new BlindSpotMask(settings.maskFraction(), settings.maskRadius(), random.split());
         ai.djl.engine.Engine.getEngine("PyTorch").setRandomSeed((int) seed);
         this.model = Model.newInstance("denoise-unet", device);
-        model.setBlock(UNet.build(design.unet()));
+        model.setBlock(UNet.denoiser(design));
         DefaultTrainingConfig config = new DefaultTrainingConfig(Loss.l2Loss())
                 .optDevices(new Device[] {device})
                 .optOptimizer(Optimizer.adam().optLearningRateTracker(Tracker.fixed((float) settings.learningRate())).build());
@@ -183,14 +184,14 @@ public final class BlindSpotTrainer implements AutoCloseable {
 
         /** Copies one oriented patch of {@code crop} into slot {@code i}, masking it if self-supervised. */
         void put(int i, TrainingCrop crop, int y0, int x0, int orientation, BlindSpotMask blindSpots) {
-            if (crop.frames() * crop.channels() != cin || crop.channels() != c) {
+            if (crop.frames() != design.frames() || crop.channels() != c) {
                 throw new IllegalArgumentException("crop has " + crop.frames() + " frame(s) of " + crop.channels()
                         + " channels; the network takes " + design.frames() + " of " + c);
             }
             int pp = p * p;
             int in0 = i * cin * pp;
             int t0 = i * c * pp;
-            for (int plane = 0; plane < cin; plane++) {
+            for (int plane = 0; plane < crop.frames() * c; plane++) {
                 copyOriented(crop.planes(), plane * crop.height() * crop.width(), crop.width(), y0, x0, orientation,
                         input, in0 + plane * pp);
             }
@@ -203,6 +204,10 @@ public final class BlindSpotTrainer implements AutoCloseable {
                             target, t0 + ch * pp);
                 }
                 java.util.Arrays.fill(weight, t0, t0 + c * pp, 1f);
+            }
+            if (design.classicalGuide()) {
+                // From the masked planes: the guide must not see a blind spot's value either.
+                guide.computeNormalised(input, in0, c, p, p, normalisation, input, in0 + design.guideOffset() * pp);
             }
         }
 

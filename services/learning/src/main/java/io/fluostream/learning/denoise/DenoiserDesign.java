@@ -14,8 +14,11 @@ package io.fluostream.learning.denoise;
  * @param contextFrames earlier frames fed as extra input (0: none; 2: t−1 and t−2)
  * @param baseFeatures  U-Net features at the first level
  * @param depth         U-Net down-samplings
+ * @param classicalGuide also feed the classical (wavelet) estimate of the current frame, computed on
+ *                      the blind-spot-masked input, and predict a correction to it (see
+ *                      {@link ClassicalGuide})
  */
-public record DenoiserDesign(int channels, int contextFrames, int baseFeatures, int depth) {
+public record DenoiserDesign(int channels, int contextFrames, int baseFeatures, int depth, boolean classicalGuide) {
 
     /** 2×2 blocks folded into channels: the network runs at half resolution (see {@link UNet}). */
     public static final int FOLD = 2;
@@ -35,9 +38,14 @@ public record DenoiserDesign(int channels, int contextFrames, int baseFeatures, 
         }
     }
 
-    /** The default: 16 features, two levels down (at half resolution). */
+    /** A plain blind-spot design (no classical guide). */
+    public DenoiserDesign(int channels, int contextFrames, int baseFeatures, int depth) {
+        this(channels, contextFrames, baseFeatures, depth, false);
+    }
+
+    /** The default: 16 features, two levels down (at half resolution), guided by the classical estimate. */
     public static DenoiserDesign of(int channels, int contextFrames) {
-        return new DenoiserDesign(channels, contextFrames, 16, 2);
+        return new DenoiserDesign(channels, contextFrames, 16, 2, true);
     }
 
     /** Frames in the input (the current one plus context). */
@@ -45,7 +53,12 @@ public record DenoiserDesign(int channels, int contextFrames, int baseFeatures, 
         return 1 + contextFrames;
     }
 
+    /** Index of the first guide plane in the input (after the frames). */
+    public int guideOffset() {
+        return channels * frames();
+    }
+
     public UNetArchitecture unet() {
-        return new UNetArchitecture(channels * frames(), channels, baseFeatures, depth, FOLD);
+        return new UNetArchitecture(channels * frames() + (classicalGuide ? channels : 0), channels, baseFeatures, depth, FOLD);
     }
 }

@@ -33,6 +33,7 @@ public final class DenoisingNetwork implements AutoCloseable {
     private final NDManager manager;
     private final Block block;
     private final ParameterStore parameters;
+    private final ClassicalGuide guide = new ClassicalGuide();
 
     private DenoisingNetwork(DenoiserDesign design, Normalisation normalisation, NDManager manager, Block block) {
         this.design = design;
@@ -52,7 +53,7 @@ public final class DenoisingNetwork implements AutoCloseable {
         Torch.init();
         NDManager manager = NDManager.newBaseManager(device);
         try {
-            Block block = UNet.build(design.unet());
+            Block block = UNet.denoiser(design);
             int m = design.unet().sizeMultiple();
             block.initialize(manager, DataType.FLOAT32, new Shape(1, design.unet().inputChannels(), m, m));
             block.loadParameters(manager, new DataInputStream(new ByteArrayInputStream(weights)));
@@ -94,9 +95,15 @@ public final class DenoisingNetwork implements AutoCloseable {
     public Prediction predict(float[] planes, int h, int w, boolean confidence) {
         int cin = design.unet().inputChannels();
         int c = design.channels();
-        if (planes.length != cin * h * w) {
+        int given = c * design.frames();
+        if (planes.length != given * h * w) {
             throw new IllegalArgumentException("network takes " + design.frames() + " frame(s) of " + c + " channels ("
-                    + cin + " planes of " + h + "x" + w + " = " + (long) cin * h * w + " samples), got " + planes.length);
+                    + given + " planes of " + h + "x" + w + " = " + (long) given * h * w + " samples), got " + planes.length);
+        }
+        if (design.classicalGuide()) {
+            float[] withGuide = java.util.Arrays.copyOf(planes, cin * h * w);
+            guide.compute(planes, 0, c, h, w, withGuide, design.guideOffset() * h * w);
+            planes = withGuide;
         }
         int m = design.unet().sizeMultiple();
         int hp = (h + m - 1) / m * m;

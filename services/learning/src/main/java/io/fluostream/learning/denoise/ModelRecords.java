@@ -62,7 +62,7 @@ public final class ModelRecords {
     }
 
     static DenoiserDesign design(NetworkArchitecture a) {
-        return new DenoiserDesign(a.getChannels(), a.getContextFrames(), a.getBaseFeatures(), a.getDepth());
+        return new DenoiserDesign(a.getChannels(), a.getContextFrames(), a.getBaseFeatures(), a.getDepth(), a.getClassicalGuide());
     }
 
     static NetworkArchitecture architecture(DenoiserDesign d, Normalisation n) {
@@ -73,6 +73,7 @@ public final class ModelRecords {
                 .setBaseFeatures(d.baseFeatures())
                 .setDepth(d.depth())
                 .setFold(DenoiserDesign.FOLD)
+                .setClassicalGuide(d.classicalGuide())
                 .setInputShift(n.shift())
                 .setInputScale(n.scale())
                 .build();

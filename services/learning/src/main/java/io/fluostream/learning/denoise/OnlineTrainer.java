@@ -150,9 +150,24 @@ public final class OnlineTrainer implements AutoCloseable {
     }
 
     /**
-     * Offers a frame from the serving thread: kept as a crop now and then (self-supervised mode).
+     * Whether the trainer wants the next frame of the stream (self-supervised mode): all of them until
+     * {@code minCrops} are in, then every {@code sampleEvery}-th. Asked once per frame by the serving
+     * thread before it stabilises a frame only for training.
+     */
+    public synchronized boolean wantsFrame() {
+        if (!running() || "care".equals(options.mode())) {
+            return false;
+        }
+        offered++;
+        return reservoir.size() < options.minCrops() || offered % options.sampleEvery() == 0;
+    }
+
+    /**
+     * Offers a frame the trainer {@link #wantsFrame wanted}: one random crop of it (and of its context
+     * frames) goes to the reservoir.
      *
-     * @param context the frames before it, most recent first; entries may be null (then no crop)
+     * @param context the stabilised frames before it, most recent first; a null entry (not seen)
+     *                means no crop
      */
     public void offer(String streamId, long sequence, StabilisedFrame current, float[][] context) {
         if (!running() || "care".equals(options.mode())) {
@@ -162,12 +177,6 @@ public final class OnlineTrainer implements AutoCloseable {
         for (int i = 0; i < k; i++) {
             if (context == null || i >= context.length || context[i] == null
                     || context[i].length != current.values().length) {
-                return;
-            }
-        }
-        synchronized (this) {
-            offered++;
-            if (reservoir.size() >= options.minCrops() && offered % options.sampleEvery() != 0) {
                 return;
             }
         }
@@ -252,7 +261,7 @@ public final class OnlineTrainer implements AutoCloseable {
             }
             List<TrainingCrop> pool = snapshot();
             DenoiserDesign design = new DenoiserDesign(pool.get(0).channels(), options.contextFrames(),
-                    options.baseFeatures(), options.depth());
+                    options.baseFeatures(), options.depth(), options.classicalGuide());
             Normalisation norm = normalisation(pool);
             try (BlindSpotTrainer trainer = new BlindSpotTrainer(design, options.training(), norm, device, seed)) {
                 state = State.TRAINING;

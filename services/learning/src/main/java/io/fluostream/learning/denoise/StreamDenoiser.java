@@ -112,6 +112,7 @@ public final class StreamDenoiser implements AutoCloseable {
         ServingModel model = registry.serving();
         OnlineTrainer t = trainer;
         boolean training = t != null && t.running();
+        boolean sample = training && t.wantsFrame();
         int context = Math.max(settings.temporalContext(),
                 Math.max(model == null ? 0 : model.contextFrames(), training ? t.options().contextFrames() : 0));
         String note = "";
@@ -136,7 +137,7 @@ public final class StreamDenoiser implements AutoCloseable {
         } else {
             ClassicalDenoiser.Result r = classical(settings.classical()).denoise(raw, offsetAdu);
             result = new Result(r.denoised(), null, CLASSICAL_METHOD, note, r.noise(), r.meanNoiseSigmaAdu());
-            if (context > 0 || training) {
+            if (context > 0 || sample) {
                 stabilised = StabilisedFrame.of(raw, r.noise().toArray(NoiseModel[]::new));
             }
         }
@@ -144,7 +145,7 @@ public final class StreamDenoiser implements AutoCloseable {
             if (context > 0) {
                 history.remember(sequence, stabilised.values(), raw.channels(), raw.height(), raw.width());
             }
-            if (training) {
+            if (sample) {
                 t.offer(streamId, sequence, stabilised, past);
             }
         }

@@ -24,11 +24,12 @@ import java.util.Map;
  * @param maxSteps          training stops after this many steps (0: runs until stopped)
  * @param autoActivate      activate each published version whose validation loss beats the best
  *                          so far (else versions wait for an explicit activate)
+ * @param classicalGuide    feed the classical estimate and learn a correction to it ({@link DenoiserDesign})
  */
 public record TrainingOptions(String mode, int contextFrames, int baseFeatures, int depth, TrainingSettings training,
                               int threads, long maxReservoirBytes, int cropSize, int sampleEvery, int minCrops,
                               int heldOutCrops, int firstVersionSteps, int stepsPerVersion, long maxSteps,
-                              boolean autoActivate) {
+                              boolean autoActivate, boolean classicalGuide) {
 
     public TrainingOptions {
         if (!"n2v".equals(mode) && !"care".equals(mode)) {
@@ -51,42 +52,52 @@ public record TrainingOptions(String mode, int contextFrames, int baseFeatures, 
     /** Defaults: self-supervised, no temporal context, one training thread, 256 MiB of crops. */
     public static TrainingOptions defaults() {
         return new TrainingOptions("n2v", 0, 16, 2, TrainingSettings.defaults(), 1, 256L << 20, 128, 2, 12, 4,
-                600, 400, 0, true);
+                300, 300, 0, true, true);
     }
 
     public TrainingOptions withContextFrames(int frames) {
         return new TrainingOptions(mode, frames, baseFeatures, depth, training, threads, maxReservoirBytes, cropSize,
-                sampleEvery, minCrops, heldOutCrops, firstVersionSteps, stepsPerVersion, maxSteps, autoActivate);
+                sampleEvery, minCrops, heldOutCrops, firstVersionSteps, stepsPerVersion, maxSteps, autoActivate, classicalGuide);
     }
 
     public TrainingOptions withMode(String m) {
         return new TrainingOptions(m, contextFrames, baseFeatures, depth, training, threads, maxReservoirBytes, cropSize,
-                sampleEvery, minCrops, heldOutCrops, firstVersionSteps, stepsPerVersion, maxSteps, autoActivate);
+                sampleEvery, minCrops, heldOutCrops, firstVersionSteps, stepsPerVersion, maxSteps, autoActivate, classicalGuide);
     }
 
     public TrainingOptions withNetwork(int features, int levels) {
         return new TrainingOptions(mode, contextFrames, features, levels, training, threads, maxReservoirBytes, cropSize,
-                sampleEvery, minCrops, heldOutCrops, firstVersionSteps, stepsPerVersion, maxSteps, autoActivate);
+                sampleEvery, minCrops, heldOutCrops, firstVersionSteps, stepsPerVersion, maxSteps, autoActivate, classicalGuide);
     }
 
     public TrainingOptions withTraining(TrainingSettings t) {
         return new TrainingOptions(mode, contextFrames, baseFeatures, depth, t, threads, maxReservoirBytes, cropSize,
-                sampleEvery, minCrops, heldOutCrops, firstVersionSteps, stepsPerVersion, maxSteps, autoActivate);
+                sampleEvery, minCrops, heldOutCrops, firstVersionSteps, stepsPerVersion, maxSteps, autoActivate, classicalGuide);
     }
 
     public TrainingOptions withSchedule(int minCrops, int heldOutCrops, int firstVersionSteps, int stepsPerVersion, long maxSteps) {
         return new TrainingOptions(mode, contextFrames, baseFeatures, depth, training, threads, maxReservoirBytes, cropSize,
-                sampleEvery, minCrops, heldOutCrops, firstVersionSteps, stepsPerVersion, maxSteps, autoActivate);
+                sampleEvery, minCrops, heldOutCrops, firstVersionSteps, stepsPerVersion, maxSteps, autoActivate, classicalGuide);
     }
 
     public TrainingOptions withSampling(int crop, int every) {
         return new TrainingOptions(mode, contextFrames, baseFeatures, depth, training, threads, maxReservoirBytes, crop,
-                every, minCrops, heldOutCrops, firstVersionSteps, stepsPerVersion, maxSteps, autoActivate);
+                every, minCrops, heldOutCrops, firstVersionSteps, stepsPerVersion, maxSteps, autoActivate, classicalGuide);
     }
 
     public TrainingOptions withAutoActivate(boolean on) {
         return new TrainingOptions(mode, contextFrames, baseFeatures, depth, training, threads, maxReservoirBytes, cropSize,
-                sampleEvery, minCrops, heldOutCrops, firstVersionSteps, stepsPerVersion, maxSteps, on);
+                sampleEvery, minCrops, heldOutCrops, firstVersionSteps, stepsPerVersion, maxSteps, on, classicalGuide);
+    }
+
+    public TrainingOptions withClassicalGuide(boolean on) {
+        return new TrainingOptions(mode, contextFrames, baseFeatures, depth, training, threads, maxReservoirBytes, cropSize,
+                sampleEvery, minCrops, heldOutCrops, firstVersionSteps, stepsPerVersion, maxSteps, autoActivate, on);
+    }
+
+    public TrainingOptions withThreads(int n) {
+        return new TrainingOptions(mode, contextFrames, baseFeatures, depth, training, n, maxReservoirBytes, cropSize,
+                sampleEvery, minCrops, heldOutCrops, firstVersionSteps, stepsPerVersion, maxSteps, autoActivate, classicalGuide);
     }
 
     /** The model's name on the model log. */
@@ -104,6 +115,7 @@ public record TrainingOptions(String mode, int contextFrames, int baseFeatures, 
         h.put("mask_radius", (double) training.maskRadius());
         h.put("crop_size", (double) cropSize);
         h.put("training_threads", (double) threads);
+        h.put("classical_guide", classicalGuide ? 1.0 : 0.0);
         return h;
     }
 }

@@ -35,6 +35,21 @@ public final class UNet {
     private UNet() {
     }
 
+    /**
+     * The network of a {@link DenoiserDesign}: the U-Net, plus — with a classical guide — the guide
+     * planes added to its output, so it learns a correction to the classical estimate.
+     */
+    public static Block denoiser(DenoiserDesign d) {
+        Block unet = build(d.unet());
+        if (!d.classicalGuide()) {
+            return unet;
+        }
+        String guide = ":, " + d.guideOffset() + ":" + (d.guideOffset() + d.channels()) + ", :, :";
+        Block identity = new LambdaBlock(x -> new NDList(x.singletonOrThrow().get(new ai.djl.ndarray.index.NDIndex(guide))), "guide");
+        return new ParallelBlock(outs -> new NDList(outs.get(0).singletonOrThrow().add(outs.get(1).singletonOrThrow())),
+                List.of(unet, identity));
+    }
+
     public static Block build(UNetArchitecture a) {
         SequentialBlock net = new SequentialBlock();
         int f = a.fold();

@@ -32,6 +32,27 @@ class UNetTest {
     }
 
     @Test
+    void guidedDenoiserTakesTheGuidePlanesAndAddsThemToItsOutput() {
+        Torch.init();
+        DenoiserDesign d = new DenoiserDesign(2, 1, 4, 1, true);
+        // 2 channels × 2 frames, then 2 guide planes.
+        assertEquals(6, d.unet().inputChannels());
+        assertEquals(4, d.guideOffset());
+        try (NDManager m = NDManager.newBaseManager()) {
+            Block net = UNet.denoiser(d);
+            net.initialize(m, DataType.FLOAT32, new Shape(1, 6, 4, 4));
+            NDArray x = m.randomNormal(new Shape(1, 6, 16, 16));
+            ParameterStore ps = new ParameterStore(m, false);
+            NDArray y = net.forward(ps, new NDList(x), false).singletonOrThrow();
+            assertEquals(new Shape(1, 2, 16, 16), y.getShape());
+            // Output = U-Net(x) + the guide planes (a learned correction to the classical estimate).
+            NDArray u = net.getChildren().get(0).getValue().forward(ps, new NDList(x), false).singletonOrThrow();
+            NDArray guide = x.get(new ai.djl.ndarray.index.NDIndex(":, 4:6, :, :"));
+            assertArrayEquals(guide.toFloatArray(), y.sub(u).toFloatArray(), 1e-5f);
+        }
+    }
+
+    @Test
     void foldThenUnfoldGivesTheInputBack() {
         Torch.init();
         try (NDManager m = NDManager.newBaseManager()) {
