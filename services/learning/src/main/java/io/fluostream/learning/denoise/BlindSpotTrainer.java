@@ -57,6 +57,9 @@ public final class BlindSpotTrainer implements AutoCloseable {
         this.trainer = model.newTrainer(config);
         int m = design.unet().sizeMultiple();
         trainer.initialize(new Shape(1, design.unet().inputChannels(), m, m));
+        if (design.classicalGuide()) {
+            UNet.zeroOutput(model.getBlock());
+        }
     }
 
     public DenoiserDesign design() {

@@ -54,12 +54,18 @@ public final class Torch {
         return Device.cpu();
     }
 
-    /** Sets libtorch's intra-op threads for the calling thread (no-op if already so). */
+    /**
+     * Sets libtorch's intra-op threads for the calling thread (no-op if already so), and switches its
+     * autograd recording off: libtorch's grad mode is per thread and on in every new thread, so a
+     * stream thread would otherwise build a backward graph for every frame it serves. (DJL's
+     * gradient collector switches it on for the duration of a training step.)
+     */
     public static void useThreads(int threads) {
         init();
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         }
+        JniUtils.setGradMode(false);
         if (JniUtils.getNumThreads() != threads) {
             JniUtils.setNumThreads(threads);
         }

@@ -50,6 +50,29 @@ public final class UNet {
                 List.of(unet, identity));
     }
 
+    /**
+     * Zeroes the U-Net's output layer (after initialisation), so a guided network starts out as its
+     * guide exactly — the classical estimate — and training only ever moves away from it where the
+     * loss says so (the usual start for residual learning).
+     */
+    public static void zeroOutput(Block denoiser) {
+        Block unet = denoiser instanceof ParallelBlock ? denoiser.getChildren().get(0).getValue() : denoiser;
+        Block last = null;
+        for (var child : unet.getChildren()) {
+            if (child.getValue() instanceof Conv2d) {
+                last = child.getValue();
+            }
+        }
+        if (last == null) {
+            throw new IllegalArgumentException("no output convolution in " + unet);
+        }
+        // An in-place change of a parameter must not be recorded by autograd.
+        ai.djl.pytorch.jni.JniUtils.setGradMode(false);
+        for (var p : last.getParameters()) {
+            p.getValue().getArray().muli(0);
+        }
+    }
+
     public static Block build(UNetArchitecture a) {
         SequentialBlock net = new SequentialBlock();
         int f = a.fold();

@@ -49,6 +49,9 @@ class UNetTest {
             NDArray u = net.getChildren().get(0).getValue().forward(ps, new NDList(x), false).singletonOrThrow();
             NDArray guide = x.get(new ai.djl.ndarray.index.NDIndex(":, 4:6, :, :"));
             assertArrayEquals(guide.toFloatArray(), y.sub(u).toFloatArray(), 1e-5f);
+            // With the output layer zeroed (how training starts) the network is its guide exactly.
+            UNet.zeroOutput(net);
+            assertArrayEquals(guide.toFloatArray(), net.forward(ps, new NDList(x), false).singletonOrThrow().toFloatArray(), 0f);
         }
     }
 
