@@ -49,9 +49,9 @@ public record TrainingOptions(String mode, int contextFrames, int baseFeatures, 
         }
     }
 
-    /** Defaults: self-supervised, no temporal context, one training thread, 256 MiB of crops. */
+    /** Defaults: self-supervised, classical guide, no temporal context, one training thread, 64 MiB of crops (on the heap: stage heaps are 768 MiB). */
     public static TrainingOptions defaults() {
-        return new TrainingOptions("n2v", 0, 16, 2, TrainingSettings.defaults(), 1, 256L << 20, 128, 2, 12, 4,
+        return new TrainingOptions("n2v", 0, 16, 2, TrainingSettings.defaults(), 1, 64L << 20, 128, 2, 12, 4,
                 300, 300, 0, true, true);
     }
 
