@@ -63,6 +63,10 @@ public final class BenchDenoise implements Callable<Integer> {
     @Option(names = "--eval-frames", description = "Frames scored after training (default ${DEFAULT-VALUE}).")
     int evalFrames = 8;
 
+    @Option(names = "--eval-from", description = "First scored frame, after the training stream; the same frames"
+            + " score every run of a photon level (default ${DEFAULT-VALUE}).")
+    int evalFrom = 5000;
+
     @Option(names = "--speed-size", description = "Frame side of the speed runs, px (default ${DEFAULT-VALUE}).")
     int speedSize = 512;
 
@@ -168,7 +172,12 @@ public final class BenchDenoise implements Callable<Integer> {
                 }
             }
             OnlineTrainer.Progress progress = denoiser.stopTraining();
-            // Score the frames that follow, served by the model in force.
+            // Score frames far beyond the training stream, the same for every run of this photon level,
+            // served by the model in force; the two frames before them fill the temporal context.
+            t = Math.max(t, evalFrom - 2);
+            for (; t < evalFrom; t++) {
+                denoiser.denoise("sim", t, model.frame(t).raw(), settings.offsetAdu(), serve, history);
+            }
             ClassicalDenoiser reference = new ClassicalDenoiser();
             double sRaw = 0;
             double sClassical = 0;
