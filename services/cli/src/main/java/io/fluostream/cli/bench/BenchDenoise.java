@@ -228,7 +228,7 @@ public final class BenchDenoise implements Callable<Integer> {
             m.put("steps", progress.step());
             m.put("versions", progress.versions());
             m.put("validation_loss", progress.bestValidation());
-            m.put("frames_served", frames);
+            m.put("last_sequence", frames - 1);
             m.put("uncertainty_mean_adu", uncertaintyMeanAdu);
             return m;
         }
@@ -251,9 +251,7 @@ public final class BenchDenoise implements Callable<Integer> {
             try (BlindSpotTrainer t = new BlindSpotTrainer(design, TrainingSettings.defaults(), new Normalisation(0f, 1f), Device.cpu(), 1)) {
                 TrainedModel m = TrainedModel.newBuilder().setStage("denoise").setName("speed").setVersion(1).setTraining("n2v")
                         .setFormat(WeightsFormat.WEIGHTS_DJL).setWeights(com.google.protobuf.ByteString.copyFrom(t.weights()))
-                        .setArchitecture(NetworkArchitecture.newBuilder().setFamily("unet").setChannels(channels)
-                                .setBaseFeatures(design.baseFeatures()).setDepth(design.depth()).setFold(DenoiserDesign.FOLD)
-                                .setInputShift(0f).setInputScale(1f)).build();
+                        .setArchitecture(ModelRecords.architecture(design, new Normalisation(0f, 1f))).build();
                 log.publish(ModelRecords.versionKey(m), ModelRecords.of(m));
             }
             denoiser.activate("speed/1", "speed run");

@@ -65,7 +65,8 @@ public final class ModelRecords {
         return new DenoiserDesign(a.getChannels(), a.getContextFrames(), a.getBaseFeatures(), a.getDepth(), a.getClassicalGuide());
     }
 
-    static NetworkArchitecture architecture(DenoiserDesign d, Normalisation n) {
+    /** The architecture record of a design and its normalisation. */
+    public static NetworkArchitecture architecture(DenoiserDesign d, Normalisation n) {
         return NetworkArchitecture.newBuilder()
                 .setFamily("unet")
                 .setChannels(d.channels())

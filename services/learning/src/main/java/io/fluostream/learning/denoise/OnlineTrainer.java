@@ -23,7 +23,9 @@ import java.util.SplittableRandom;
  * {@code firstVersionSteps} and then every {@code stepsPerVersion} steps it validates on the held-out
  * crops and publishes a {@link TrainedModel} (weights, architecture, hyperparameters, data window,
  * validation loss) to the {@link ModelLog}, followed by an activation when it beats every earlier
- * version. Every replica (this one included) then hot-swaps through its {@link ModelRegistry}.
+ * version — and, for a network guided by the classical estimate, that estimate itself (the
+ * untrained network's held-out loss): a version that does not beat the classical method is published
+ * but not put in force. Every replica (this one included) then hot-swaps through its {@link ModelRegistry}.
  *
  * <p>Bounded: one thread with {@code threads} libtorch intra-op threads, a reservoir of at most
  * {@code maxReservoirBytes}; {@link #offer} only copies one crop now and then, so inference never
@@ -38,7 +40,7 @@ public final class OnlineTrainer implements AutoCloseable {
      * @param step           optimisation steps so far
      * @param loss           recent training loss (moving average), stabilised units
      * @param validationLoss held-out loss of the last published version (NaN before)
-     * @param bestValidation best held-out loss so far
+     * @param bestValidation best held-out loss so far (starting at the classical estimate's, for guided networks)
      * @param versions       versions published by this run
      * @param lastVersion    the last one's id ("" before)
      * @param crops          training crops in the reservoir
@@ -72,6 +74,7 @@ public final class OnlineTrainer implements AutoCloseable {
     private volatile double loss = Double.NaN;
     private volatile double validationLoss = Double.NaN;
     private volatile double bestValidation = Double.POSITIVE_INFINITY;
+    private volatile double classicalValidation = Double.NaN;
     private volatile int versions;
     private volatile String lastVersion = "";
     private volatile String message = "not started";
@@ -264,6 +267,13 @@ public final class OnlineTrainer implements AutoCloseable {
                     options.baseFeatures(), options.depth(), options.classicalGuide());
             Normalisation norm = normalisation(pool);
             try (BlindSpotTrainer trainer = new BlindSpotTrainer(design, options.training(), norm, device, seed)) {
+                if (design.classicalGuide()) {
+                    // Untrained, a guided network is the classical estimate (computed blind): its held-out
+                    // loss is the bar a version must clear before it replaces the classical method.
+                    double baseline = trainer.validate(heldOutSnapshot());
+                    bestValidation = baseline;
+                    classicalValidation = baseline;
+                }
                 state = State.TRAINING;
                 message = "training";
                 long nextVersion = options.firstVersionSteps();
