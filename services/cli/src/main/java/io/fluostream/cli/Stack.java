@@ -35,6 +35,7 @@ public final class Stack implements AutoCloseable {
     private final Consumer<String> log;
     private ManagedProcess broker;
     private final Map<PipelineStage, ManagedProcess> stages = new EnumMap<>(PipelineStage.class);
+    private final List<ManagedProcess> extra = new ArrayList<>();
 
     /** Ports of the broker and of each stage's HTTP (metrics, health) and gRPC (control) servers. */
     public record Ports(int broker, int controller, Map<PipelineStage, int[]> stages) {
@@ -136,35 +137,58 @@ public final class Stack implements AutoCloseable {
     }
 
     private void startStage(PipelineStage s, Map<String, String> extraConfig) throws IOException {
+        stages.put(s, launchStage(s, 1, ports.http(s), ports.grpc(s), extraConfig));
+    }
+
+    private ManagedProcess launchStage(PipelineStage s, int instance, int httpPort, int grpcPort,
+                                       Map<String, String> extraConfig) throws IOException {
+        String name = s.id() + "-" + instance;
         List<String> cmd = new ArrayList<>(List.of(Home.java(), "-Xmx" + STAGE_HEAP, "-XX:+UseG1GC",
                 "-XX:ActiveProcessorCount=2",
                 "-Dfluostream.bootstrap=" + bootstrap(),
-                "-Dquarkus.http.port=" + ports.http(s),
-                "-Dquarkus.grpc.server.port=" + ports.grpc(s),
-                "-Dkafka-streams.state.dir=" + runDir.resolve("state").resolve(s.id()),
-                "-Dfluostream.instance=" + s.id() + "-1"));
+                "-Dquarkus.http.port=" + httpPort,
+                "-Dquarkus.grpc.server.port=" + grpcPort,
+                // Each instance keeps its own state directory: it holds the instance's process id,
+                // so a restarted instance fences its own unfinished transactions at once.
+                "-Dkafka-streams.state.dir=" + runDir.resolve("state").resolve(name),
+                "-Dfluostream.instance=" + name));
         extraConfig.forEach((k, v) -> cmd.add("-D" + k + "=" + v));
         cmd.add("-jar");
         cmd.add(home.stageApp(s).toString());
-        log.accept("starting " + s.id() + " (http " + ports.http(s) + ", grpc " + ports.grpc(s) + ")");
-        stages.put(s, ManagedProcess.start(s.id(), cmd, runDir.resolve("logs/" + s.id() + ".log"), home.root()));
+        log.accept("starting " + name + " (http " + httpPort + ", grpc " + grpcPort + ")");
+        return ManagedProcess.start(name, cmd, runDir.resolve("logs/" + name + ".log"), home.root());
+    }
+
+    /**
+     * Starts one more instance of a stage (same application id, so it joins the stage's consumer
+     * group and takes over some partitions) and waits until it is ready.
+     */
+    public ManagedProcess addInstance(PipelineStage s, int instance, Map<String, String> extraConfig) throws Exception {
+        int http = freePort();
+        ManagedProcess p = launchStage(s, instance, http, freePort(), extraConfig);
+        extra.add(p);
+        awaitReady(p, http, Duration.ofSeconds(180));
+        return p;
     }
 
     /** Waits until the stage's readiness check passes (its Kafka Streams app is running). */
     public void awaitReady(PipelineStage s, Duration timeout) throws InterruptedException {
+        awaitReady(stages.get(s), ports.http(s), timeout);
+    }
+
+    private void awaitReady(ManagedProcess p, int httpPort, Duration timeout) throws InterruptedException {
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-        URI ready = URI.create("http://localhost:" + ports.http(s) + "/q/health/ready");
+        URI ready = URI.create("http://localhost:" + httpPort + "/q/health/ready");
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
-            ManagedProcess p = stages.get(s);
             if (!p.isAlive()) {
-                throw new IllegalStateException(s.id() + " exited during start:\n" + p.tail(40));
+                throw new IllegalStateException(p.name() + " exited during start:\n" + p.tail(40));
             }
             try {
                 HttpResponse<String> r = http.send(HttpRequest.newBuilder(ready).timeout(Duration.ofSeconds(3)).build(),
                         HttpResponse.BodyHandlers.ofString());
                 if (r.statusCode() == 200) {
-                    log.accept(s.id() + " ready");
+                    log.accept(p.name() + " ready");
                     return;
                 }
             } catch (IOException e) {
@@ -172,7 +196,7 @@ public final class Stack implements AutoCloseable {
             }
             Thread.sleep(500);
         }
-        throw new IllegalStateException(s.id() + " was not ready within " + timeout + ":\n" + stages.get(s).tail(40));
+        throw new IllegalStateException(p.name() + " was not ready within " + timeout + ":\n" + p.tail(40));
     }
 
     public String bootstrap() {
@@ -209,7 +233,9 @@ public final class Stack implements AutoCloseable {
     public void close() {
         // Stages first, so they commit and leave their groups while the broker is still there.
         List<Thread> stopping = new ArrayList<>();
-        for (ManagedProcess p : stages.values()) {
+        List<ManagedProcess> all = new ArrayList<>(stages.values());
+        all.addAll(extra);
+        for (ManagedProcess p : all) {
             Thread t = new Thread(() -> p.stop(30), "stop-" + p.name());
             t.start();
             stopping.add(t);
