@@ -69,7 +69,7 @@ public final class FrameProcessor implements Processor<String, byte[], String, b
                         "record key '" + record.key() + "' is not the frame's stream_id '" + in.getStreamId()
                                 + "'; producers must key frames by stream id so a stream stays in order");
             }
-            admitSequence(in);
+            StreamStatus last = checkSequence(in);
             Image pixels = FrameImages.image(in);
             ParameterValues params = parameters.current();
             StageOutput out = runKernel(new FrameInput(in, pixels, new StreamMemory(memoryStore, in.getStreamId()), params));
@@ -80,6 +80,7 @@ public final class FrameProcessor implements Processor<String, byte[], String, b
                         + " bytes, above the " + RecordLimits.MAX_RECORD_BYTES + "-byte record limit");
             }
             context.forward(record.withValue(bytes), OUTPUT);
+            recordSequence(in, last);
             metrics.figures(out.figures());
             metrics.frameOut(in.getAcquiredAtUs(), System.nanoTime() - start);
         } catch (FrameRejected e) {
@@ -99,18 +100,23 @@ public final class FrameProcessor implements Processor<String, byte[], String, b
         }
     }
 
-    /** Rejects a sequence number that does not move forward; counts the frames a gap skipped. */
-    private void admitSequence(Frame in) throws FrameRejected {
+    /** Rejects a sequence number that does not move past the stream's last frame; returns that frame's entry. */
+    private StreamStatus checkSequence(Frame in) throws FrameRejected {
         StreamStatus last = ledger.read(ledgerStore, in.getStreamId());
-        long seq = in.getSequence();
-        long dropped = 0;
-        if (last != null) {
-            if (Long.compareUnsigned(seq, last.getLastSequence()) <= 0) {
-                throw new FrameRejected(FrameRejected.Reason.SEQUENCE_NOT_INCREASING, "sequence " + seq + " of stream "
-                        + in.getStreamId() + " is not after the last one seen (" + last.getLastSequence() + ")");
-            }
-            dropped = seq - last.getLastSequence() - 1;
+        if (last != null && Long.compareUnsigned(in.getSequence(), last.getLastSequence()) <= 0) {
+            throw new FrameRejected(FrameRejected.Reason.SEQUENCE_NOT_INCREASING, "sequence " + in.getSequence() + " of stream "
+                    + in.getStreamId() + " is not after the last one processed (" + last.getLastSequence() + ")");
         }
+        return last;
+    }
+
+    /**
+     * Moves the stream's ledger to a frame that went out, counting the frames a gap skipped. Only
+     * frames that went out count: a corrupt frame that a rig sends again intact is then taken.
+     */
+    private void recordSequence(Frame in, StreamStatus last) {
+        long seq = in.getSequence();
+        long dropped = last == null ? 0 : seq - last.getLastSequence() - 1;
         if (dropped > 0) {
             metrics.dropped(dropped);
         }
