@@ -1,5 +1,6 @@
 package io.fluostream.cli;
 
+import io.fluostream.frames.ClaimCheck;
 import io.fluostream.frames.PipelineTopics;
 import io.fluostream.frames.TopicNames;
 import java.io.IOException;
@@ -25,8 +26,11 @@ import org.apache.kafka.clients.admin.Admin;
  */
 public final class Stack implements AutoCloseable {
 
-    /** Heap of each stage JVM; sized for 2-core, 24 GiB machines running all five processes. */
-    public static final String STAGE_HEAP = System.getenv().getOrDefault("FLUOSTREAM_STAGE_HEAP", "768m");
+    /**
+     * Heap of each stage JVM: enough for 2048×2048×4 frames (a 64 MiB float image plus the kernels'
+     * scratch planes); five processes fit a 24 GiB machine. G1 only grows into it as needed.
+     */
+    public static final String STAGE_HEAP = System.getenv().getOrDefault("FLUOSTREAM_STAGE_HEAP", "1536m");
     public static final String BROKER_HEAP = System.getenv().getOrDefault("FLUOSTREAM_BROKER_HEAP", "768m");
 
     private final Home home;
@@ -82,6 +86,7 @@ public final class Stack implements AutoCloseable {
      */
     public static Stack start(Home home, Path runDir, Ports ports, int partitions, Map<String, String> extraConfig,
                               Consumer<String> log) throws Exception {
+        useBlobStore(runDir);
         Stack stack = new Stack(home, runDir, ports, log);
         try {
             stack.startBroker();
@@ -97,6 +102,18 @@ public final class Stack implements AutoCloseable {
             stack.close();
             throw e;
         }
+    }
+
+    /**
+     * Large pixel payloads go to a blob store every process of the stack shares (see
+     * {@link ClaimCheck}): this JVM's, if set (the launcher sets {@code run/blobs}), else one in the
+     * run directory. Blobs older than the topics' retention (24 h) are deleted.
+     */
+    private static void useBlobStore(Path runDir) {
+        if (System.getProperty(ClaimCheck.DIR_PROPERTY) == null) {
+            System.setProperty(ClaimCheck.DIR_PROPERTY, runDir.resolve("blobs").toString());
+        }
+        ClaimCheck.store().deleteOlderThan(Duration.ofHours(24));
     }
 
     private void startBroker() throws Exception {
@@ -151,7 +168,9 @@ public final class Stack implements AutoCloseable {
                 // Each instance keeps its own state directory: it holds the instance's process id,
                 // so a restarted instance fences its own unfinished transactions at once.
                 "-Dkafka-streams.state.dir=" + runDir.resolve("state").resolve(name),
-                "-Dfluostream.instance=" + name));
+                "-Dfluostream.instance=" + name,
+                "-D" + ClaimCheck.DIR_PROPERTY + "=" + ClaimCheck.store().root(),
+                "-D" + ClaimCheck.THRESHOLD_PROPERTY + "=" + ClaimCheck.thresholdBytes()));
         extraConfig.forEach((k, v) -> cmd.add("-D" + k + "=" + v));
         cmd.add("-jar");
         cmd.add(home.stageApp(s).toString());
