@@ -52,6 +52,13 @@ final class ReplayCommand implements Callable<Integer> {
     @Option(names = "--series", description = "Which OME series (Image) to replay when the file holds several (default ${DEFAULT-VALUE}).")
     int series = 0;
 
+    @Option(names = "--camera-offset", description = "Camera offset (dark level) in ADU, when the file does not say; "
+            + "the denoise stage estimates it from the data otherwise.")
+    double cameraOffset = 0;
+
+    @Option(names = "--camera-gain", description = "Camera gain in ADU per electron, when known.")
+    double cameraGain = 0;
+
     @Option(names = "--first-sequence", description = "Sequence number of the first frame (default ${DEFAULT-VALUE}); "
             + "to continue a stream, one more than its last.")
     long firstSequence = 0;
@@ -60,8 +67,8 @@ final class ReplayCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        if (fps < 0 || channels < 0 || series < 0 || firstSequence < 0) {
-            err.println("replay: --fps, --channels, --series and --first-sequence must not be negative");
+        if (fps < 0 || channels < 0 || series < 0 || firstSequence < 0 || cameraOffset < 0 || cameraGain < 0) {
+            err.println("replay: --fps, --channels, --series, --first-sequence and the camera figures must not be negative");
             return 2;
         }
         String topicName = topicName(topic);
@@ -85,7 +92,8 @@ final class ReplayCommand implements Callable<Integer> {
             out.flush();
             TiffReplay.Outcome o;
             try (FrameProducer producer = FrameProducer.builder(bootstrap).optTopic(topicName).build()) {
-                o = replay.publish(producer, stream, firstSequence, fps, s -> {
+                o = replay.publish(producer, stream, replay.acquisition(fps).toBuilder()
+                        .setCameraOffsetAdu(cameraOffset).setCameraGainAduPerElectron(cameraGain).build(), firstSequence, fps, s -> {
                     out.println(s);
                     out.flush();
                 });
@@ -96,6 +104,10 @@ final class ReplayCommand implements Callable<Integer> {
                         + (o.published() > 0 ? " (sequences " + o.firstSequence() + ".." + (o.firstSequence() + o.published() - 1)
                         + "); to publish the rest after fixing the file, replay a copy without those time points with "
                         + "--first-sequence " + (o.firstSequence() + o.published()) : ""));
+                if (o.published() == 0) {
+                    err.println("replay: is the broker running at " + bootstrap + " (./fluostream up) and does topic "
+                            + topicName + " exist?");
+                }
                 return 1;
             }
             out.println("replay: published " + o.published() + " frames (sequences " + o.firstSequence() + ".."

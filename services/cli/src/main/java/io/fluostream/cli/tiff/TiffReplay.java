@@ -94,18 +94,20 @@ public final class TiffReplay {
     }
 
     /**
-     * Publishes every time point at {@code fps} (0 = as fast as the broker takes them) and waits
-     * for the broker's acknowledgements. A page that cannot be decoded stops the replay; the
+     * Publishes every time point at {@code fps} (0 = as fast as the broker takes them), each frame
+     * carrying {@code acquisition} (see {@link #acquisition}), and waits for the broker's
+     * acknowledgements. A page that cannot be decoded stops the replay; the
      * outcome says how many frames went out before it.
      */
-    public Outcome publish(FrameProducer producer, String streamId, long firstSequence, double fps, Consumer<String> progress) {
+    public Outcome publish(FrameProducer producer, String streamId, Acquisition acquisition, long firstSequence, double fps,
+                           Consumer<String> progress) {
         StackLayout l = stack.layout();
         PixelType type = switch (l.type()) {
             case UINT8 -> PixelType.UINT8;
             case UINT16 -> PixelType.UINT16;
             case FLOAT32 -> PixelType.FLOAT32;
         };
-        FrameStream stream = producer.stream(streamId, acquisition(fps), firstSequence);
+        FrameStream stream = producer.stream(streamId, acquisition, firstSequence);
         List<CompletableFuture<Published>> sent = new ArrayList<>();
         String failure = null;
         long start = System.nanoTime();
