@@ -62,9 +62,17 @@ public final class OmeTiffWriter implements Closeable {
         this.target = target;
         Path dir = target.toAbsolutePath().getParent();
         Files.createDirectories(dir);
-        this.temp = Files.createTempFile(dir, "." + target.getFileName(), ".part");
+        // Beside the target (same file system, so the final move is atomic); not createTempFile,
+        // whose owner-only permissions the finished file would keep.
         this.writer = jdkTiffWriter();
-        FileImageOutputStream stream = new FileImageOutputStream(temp.toFile());
+        this.temp = partFile(target);
+        FileImageOutputStream stream;
+        try {
+            stream = new FileImageOutputStream(temp.toFile());
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(temp);
+            throw e;
+        }
         stream.setByteOrder(ByteOrder.LITTLE_ENDIAN);
         this.out = stream;
         int dataType = switch (image.type()) {
@@ -92,6 +100,21 @@ public final class OmeTiffWriter implements Closeable {
                     image.sizeT(), image.sizeC(), image.width(), image.height(), image.type().omeName(), bytes / 1073741824.0));
         }
         return new OmeTiffWriter(image, target);
+    }
+
+    /** A new, unused name beside {@code target} for writing it before it is complete. */
+    public static Path partFile(Path target) throws IOException {
+        Path dir = target.toAbsolutePath().getParent();
+        for (int attempt = 0; ; attempt++) {
+            Path p = dir.resolve("." + target.getFileName() + "." + ProcessHandle.current().pid() + "-" + System.nanoTime() + ".part");
+            try {
+                return Files.createFile(p);
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                if (attempt > 100) {
+                    throw e;
+                }
+            }
+        }
     }
 
     private static ImageWriter jdkTiffWriter() throws IOException {

@@ -242,7 +242,7 @@ public final class TiffExport {
                 header.add("provenance." + s + "." + field);
             }
         }
-        Path temp = Files.createTempFile(csv.toAbsolutePath().getParent(), "." + csv.getFileName(), ".part");
+        Path temp = OmeTiffWriter.partFile(csv);
         try {
             try (Writer out = Files.newBufferedWriter(temp, StandardCharsets.UTF_8)) {
                 row(out, header);
