@@ -70,6 +70,14 @@ final class IfdChain {
         }
     }
 
+    /** The byte order of the file's samples, from its header ("II" little, "MM" big). */
+    static ByteOrder byteOrder(Path file) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            ByteBuffer b = read(ch, 0, 2, ch.size(), file, "the header");
+            return b.get(0) == 'M' ? ByteOrder.BIG_ENDIAN : ByteOrder.LITTLE_ENDIAN;
+        }
+    }
+
     private static ByteBuffer read(FileChannel ch, long at, int size, long length, Path file, String what)
             throws IOException {
         if (at < 0 || at + size > length) {

@@ -16,6 +16,7 @@ final class IfdFields {
     static final int IMAGE_LENGTH = 257;
     static final int BITS_PER_SAMPLE = 258;
     static final int COMPRESSION = 259;
+    static final int FILL_ORDER = 266;
     static final int IMAGE_DESCRIPTION = 270;
     static final int STRIP_OFFSETS = 273;
     static final int SAMPLES_PER_PIXEL = 277;

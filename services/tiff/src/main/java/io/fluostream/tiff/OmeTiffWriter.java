@@ -1,105 +1,107 @@
 package io.fluostream.tiff;
 
-import java.awt.Transparency;
-import java.awt.color.ColorSpace;
-import java.awt.image.BufferedImage;
-import java.awt.image.ComponentColorModel;
-import java.awt.image.DataBuffer;
-import java.awt.image.DataBufferByte;
-import java.awt.image.DataBufferFloat;
-import java.awt.image.DataBufferUShort;
-import java.awt.image.PixelInterleavedSampleModel;
-import java.awt.image.Raster;
-import java.awt.image.WritableRaster;
 import java.io.Closeable;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.Iterator;
-import javax.imageio.IIOImage;
-import javax.imageio.ImageIO;
-import javax.imageio.ImageTypeSpecifier;
-import javax.imageio.ImageWriteParam;
-import javax.imageio.ImageWriter;
-import javax.imageio.metadata.IIOMetadata;
-import javax.imageio.plugins.tiff.BaselineTIFFTagSet;
-import javax.imageio.plugins.tiff.TIFFDirectory;
-import javax.imageio.plugins.tiff.TIFFField;
-import javax.imageio.plugins.tiff.TIFFTag;
-import javax.imageio.stream.FileImageOutputStream;
-import javax.imageio.stream.ImageOutputStream;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
- * Writes an OME-TIFF time series, one uncompressed page per plane in XYCZT order (channel fastest,
- * then time), with the OME-XML in the first page's ImageDescription. Little-endian, classic TIFF
- * (up to 4 GiB). The same planes and description give the same bytes: no dates, no random UUIDs.
+ * Writes an OME-TIFF time series: one uncompressed page per plane in XYCZT order (channel fastest,
+ * then time), the OME-XML in the first page's ImageDescription, little-endian. Classic TIFF up to
+ * 4 GiB, BigTIFF above (read by Fiji/Bio-Formats, tifffile/napari and this module's reader). The same
+ * planes and description give the same bytes: no dates, no random UUIDs, no software version.
  *
- * <p>Pages are written by the JDK's own TIFF plugin ({@code javax.imageio}, module java.desktop),
- * which writes float32 samples. The file appears under its name only when {@link #finish()}
- * succeeds; until then it is written beside it under a temporary name.
+ * <p>Written directly rather than through ImageIO: the JDK's TIFF writer (the only ImageIO writer
+ * here that writes float32; TwelveMonkeys 3.14 does not) managed 20–40 MiB/s and stops at 4 GiB;
+ * uncompressed pages are a few fixed tags and the samples, written here at disk speed. The tests
+ * read every layout back through TwelveMonkeys ImageIO and tifffile. The file appears under its
+ * name only when {@link #finish()} succeeds; until then it is written beside it under another name.
  */
 public final class OmeTiffWriter implements Closeable {
 
-    /** Classic TIFF offsets are 32-bit; keep a margin for the directories. */
-    static final long MAX_BYTES = (1L << 32) - (64L << 20);
-    /** Strips of about 256 KiB: few enough entries per page, small enough for any reader. */
+    /** Above this a classic TIFF's 32-bit offsets run out (with a margin for directories): BigTIFF. */
+    static final long CLASSIC_LIMIT = (1L << 32) - (64L << 20);
+    /** Strips of about 256 KiB: few entries per page, small enough for any reader. */
     private static final int STRIP_BYTES = 256 * 1024;
+
+    private static final int SHORT = 3;
+    private static final int LONG = 4;
+    private static final int RATIONAL = 5;
+    private static final int ASCII = 2;
+    private static final int LONG8 = 16;
 
     private final OmeImage image;
     private final Path target;
     private final Path temp;
-    private final ImageOutputStream out;
-    private final ImageWriter writer;
-    private final ComponentColorModel colorModel;
+    private final FileChannel out;
+    private final boolean big;
     private final String description;
+    private final int rowsPerStrip;
+    private final ByteBuffer plane;
+    /** Where the offset of the next page's directory goes (the header's, then each directory's "next"). */
+    private long nextPointerAt;
     private int written;
     private boolean finished;
 
-    private OmeTiffWriter(OmeImage image, Path target) throws IOException {
+    private OmeTiffWriter(OmeImage image, Path target, boolean big) throws IOException {
         this.image = image;
         this.target = target;
-        Path dir = target.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        // Beside the target (same file system, so the final move is atomic); not createTempFile,
-        // whose owner-only permissions the finished file would keep.
-        this.writer = jdkTiffWriter();
+        this.big = big;
+        this.description = OmeXml.write(image, false);
+        long rowBytes = (long) image.width() * image.type().bytes();
+        this.rowsPerStrip = (int) Math.max(1, Math.min(image.height(), STRIP_BYTES / rowBytes));
+        this.plane = ByteBuffer.allocate(Math.toIntExact(image.planeBytes())).order(ByteOrder.LITTLE_ENDIAN);
+        Files.createDirectories(target.toAbsolutePath().getParent());
         this.temp = partFile(target);
-        FileImageOutputStream stream;
+        FileChannel channel = null;
         try {
-            stream = new FileImageOutputStream(temp.toFile());
+            channel = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+            ByteBuffer header = ByteBuffer.allocate(big ? 16 : 8).order(ByteOrder.LITTLE_ENDIAN);
+            header.put((byte) 'I').put((byte) 'I');
+            if (big) {
+                header.putShort((short) 43).putShort((short) 8).putShort((short) 0).putLong(0);
+            } else {
+                header.putShort((short) 42).putInt(0);
+            }
+            writeFully(channel, header.flip(), 0);
         } catch (IOException | RuntimeException e) {
+            if (channel != null) {
+                channel.close();
+            }
             Files.deleteIfExists(temp);
             throw e;
         }
-        stream.setByteOrder(ByteOrder.LITTLE_ENDIAN);
-        this.out = stream;
-        int dataType = switch (image.type()) {
-            case UINT8 -> DataBuffer.TYPE_BYTE;
-            case UINT16 -> DataBuffer.TYPE_USHORT;
-            case FLOAT32 -> DataBuffer.TYPE_FLOAT;
-        };
-        this.colorModel = new ComponentColorModel(ColorSpace.getInstance(ColorSpace.CS_GRAY), false, false,
-                Transparency.OPAQUE, dataType);
-        this.description = OmeXml.write(image, false);
-        writer.setOutput(out);
-        writer.prepareWriteSequence(null);
+        this.out = channel;
+        this.nextPointerAt = big ? 8 : 4;
     }
 
-    /**
-     * Starts writing {@code image} to {@code target}.
-     *
-     * @throws TiffFormatException when the series would not fit in a classic TIFF (4 GiB)
-     */
+    /** Starts writing {@code image} to {@code target}; BigTIFF when it would not fit a classic TIFF. */
     public static OmeTiffWriter create(Path target, OmeImage image) throws IOException {
-        long bytes = image.planeBytes() * image.sizeC() * image.sizeT();
-        if (bytes > MAX_BYTES) {
-            throw new TiffFormatException(String.format("%d time points x %d channels of %d x %d %s is %.2f GiB, above the "
-                            + "4 GiB a classic TIFF holds; export fewer frames (--frames) into several files",
-                    image.sizeT(), image.sizeC(), image.width(), image.height(), image.type().omeName(), bytes / 1073741824.0));
-        }
-        return new OmeTiffWriter(image, target);
+        return new OmeTiffWriter(image, target, needsBigTiff(image));
+    }
+
+    /** For tests: BigTIFF whatever the size. */
+    static OmeTiffWriter createBigTiff(Path target, OmeImage image) throws IOException {
+        return new OmeTiffWriter(image, target, true);
+    }
+
+    static boolean needsBigTiff(OmeImage image) {
+        long pixels = image.planeBytes() * image.sizeC() * image.sizeT();
+        return pixels + 64L * 1024 * image.sizeC() * image.sizeT() > CLASSIC_LIMIT;
+    }
+
+    /** Whether this file is a BigTIFF. */
+    public boolean bigTiff() {
+        return big;
     }
 
     /** A new, unused name beside {@code target} for writing it before it is complete. */
@@ -108,23 +110,14 @@ public final class OmeTiffWriter implements Closeable {
         for (int attempt = 0; ; attempt++) {
             Path p = dir.resolve("." + target.getFileName() + "." + ProcessHandle.current().pid() + "-" + System.nanoTime() + ".part");
             try {
+                // Not createTempFile, whose owner-only permissions the finished file would keep.
                 return Files.createFile(p);
-            } catch (java.nio.file.FileAlreadyExistsException e) {
+            } catch (FileAlreadyExistsException e) {
                 if (attempt > 100) {
                     throw e;
                 }
             }
         }
-    }
-
-    private static ImageWriter jdkTiffWriter() throws IOException {
-        for (Iterator<ImageWriter> it = ImageIO.getImageWritersByFormatName("tiff"); it.hasNext();) {
-            ImageWriter w = it.next();
-            if ("java.desktop".equals(w.getClass().getModule().getName())) {
-                return w;
-            }
-        }
-        throw new IOException("the JDK's TIFF writer (javax.imageio, module java.desktop) is not available in this Java runtime");
     }
 
     /** The OME-XML written into the first page. */
@@ -134,23 +127,35 @@ public final class OmeTiffWriter implements Closeable {
 
     /** Writes the next float32 plane: {@code height*width} samples of {@code data} from {@code offset}. */
     public void writePlane(float[] data, int offset) throws IOException {
-        requireType(SampleType.FLOAT32);
-        writeRaster(new DataBufferFloat(data, planeSize(data.length, offset), offset));
+        int n = prepare(SampleType.FLOAT32, data.length, offset);
+        plane.clear();
+        plane.asFloatBuffer().put(data, offset, n);
+        writePage();
     }
 
     /** Writes the next uint16 plane (unsigned samples in Java shorts). */
     public void writePlane(short[] data, int offset) throws IOException {
-        requireType(SampleType.UINT16);
-        writeRaster(new DataBufferUShort(data, planeSize(data.length, offset), offset));
+        int n = prepare(SampleType.UINT16, data.length, offset);
+        plane.clear();
+        plane.asShortBuffer().put(data, offset, n);
+        writePage();
     }
 
     /** Writes the next uint8 plane. */
     public void writePlane(byte[] data, int offset) throws IOException {
-        requireType(SampleType.UINT8);
-        writeRaster(new DataBufferByte(data, planeSize(data.length, offset), offset));
+        int n = prepare(SampleType.UINT8, data.length, offset);
+        plane.clear();
+        plane.put(data, offset, n);
+        writePage();
     }
 
-    private int planeSize(int length, int offset) {
+    private int prepare(SampleType type, int length, int offset) {
+        if (type != image.type()) {
+            throw new IllegalArgumentException("this file holds " + image.type().omeName() + " planes, not " + type.omeName());
+        }
+        if (written == image.sizeC() * image.sizeT()) {
+            throw new IllegalStateException("all " + written + " planes are written already");
+        }
         int n = image.height() * image.width();
         if (offset < 0 || offset + n > length) {
             throw new IllegalArgumentException("a plane needs " + n + " samples from offset " + offset + ", the array has " + length);
@@ -158,43 +163,136 @@ public final class OmeTiffWriter implements Closeable {
         return n;
     }
 
-    private void requireType(SampleType type) {
-        if (type != image.type()) {
-            throw new IllegalArgumentException("this file holds " + image.type().omeName() + " planes, not " + type.omeName());
-        }
-        if (written == image.sizeC() * image.sizeT()) {
-            throw new IllegalStateException("all " + written + " planes are written already");
-        }
+    /** One tag of a page directory; {@code value} is already little-endian bytes of its type. */
+    private record Tag(int tag, int type, long count, byte[] value) {
     }
 
-    private void writeRaster(DataBuffer buffer) throws IOException {
-        int w = image.width();
-        int h = image.height();
-        WritableRaster raster = Raster.createWritableRaster(
-                new PixelInterleavedSampleModel(buffer.getDataType(), w, h, 1, w, new int[] {0}), buffer, null);
-        BufferedImage page = new BufferedImage(colorModel, raster, false, null);
-        ImageWriteParam param = writer.getDefaultWriteParam();
-        IIOMetadata defaults = writer.getDefaultImageMetadata(ImageTypeSpecifier.createFromRenderedImage(page), param);
-        TIFFDirectory dir = TIFFDirectory.createFromMetadata(defaults);
-        BaselineTIFFTagSet tags = BaselineTIFFTagSet.getInstance();
-        if (written == 0) {
-            dir.addTIFFField(new TIFFField(tags.getTag(BaselineTIFFTagSet.TAG_IMAGE_DESCRIPTION), TIFFTag.TIFF_ASCII, 1,
-                    new String[] {description}));
+    /** The samples (strips back to back), then the page's directory, then links it into the chain. */
+    private void writePage() throws IOException {
+        long dataAt = align(out.size());
+        plane.clear();
+        writeFully(out, plane, dataAt);
+        int strips = (image.height() + rowsPerStrip - 1) / rowsPerStrip;
+        long rowBytes = (long) image.width() * image.type().bytes();
+        long[] offsets = new long[strips];
+        long[] counts = new long[strips];
+        for (int s = 0; s < strips; s++) {
+            offsets[s] = dataAt + s * rowsPerStrip * rowBytes;
+            counts[s] = Math.min(rowsPerStrip, image.height() - (long) s * rowsPerStrip) * rowBytes;
         }
-        long rowBytes = (long) w * image.type().bytes();
-        int rows = (int) Math.max(1, Math.min(h, STRIP_BYTES / rowBytes));
-        dir.addTIFFField(new TIFFField(tags.getTag(BaselineTIFFTagSet.TAG_ROWS_PER_STRIP), rows));
+        List<Tag> tags = new ArrayList<>();
+        tags.add(new Tag(256, LONG, 1, ints(image.width())));
+        tags.add(new Tag(257, LONG, 1, ints(image.height())));
+        tags.add(new Tag(258, SHORT, 1, shorts(image.type().bytes() * 8)));
+        tags.add(new Tag(259, SHORT, 1, shorts(1))); // no compression
+        tags.add(new Tag(262, SHORT, 1, shorts(1))); // black is zero
+        if (written == 0) {
+            byte[] text = (description + "\0").getBytes(StandardCharsets.US_ASCII); // OmeXml writes ASCII only
+            tags.add(new Tag(270, ASCII, text.length, text));
+        }
+        tags.add(new Tag(273, big ? LONG8 : LONG, strips, big ? longs(offsets) : ints(offsets)));
+        tags.add(new Tag(277, SHORT, 1, shorts(1)));
+        tags.add(new Tag(278, LONG, 1, ints(rowsPerStrip)));
+        tags.add(new Tag(279, big ? LONG8 : LONG, strips, big ? longs(counts) : ints(counts)));
         double px = image.metadata().pixelSizeUm();
         if (px > 0) {
             // Pixels per centimetre, for readers that ignore OME-XML.
-            long[][] perCm = {{Math.round(1e4 / px * 1000), 1000}};
-            dir.addTIFFField(new TIFFField(tags.getTag(BaselineTIFFTagSet.TAG_X_RESOLUTION), TIFFTag.TIFF_RATIONAL, 1, perCm));
-            dir.addTIFFField(new TIFFField(tags.getTag(BaselineTIFFTagSet.TAG_Y_RESOLUTION), TIFFTag.TIFF_RATIONAL, 1, perCm));
-            dir.addTIFFField(new TIFFField(tags.getTag(BaselineTIFFTagSet.TAG_RESOLUTION_UNIT),
-                    BaselineTIFFTagSet.RESOLUTION_UNIT_CENTIMETER));
+            long[] perCm = {Math.round(1e4 / px * 1000), 1000};
+            tags.add(new Tag(282, RATIONAL, 1, ints(perCm)));
+            tags.add(new Tag(283, RATIONAL, 1, ints(perCm)));
         }
-        writer.writeToSequence(new IIOImage(page, null, dir.getAsMetadata()), param);
+        tags.add(new Tag(284, SHORT, 1, shorts(1))); // one plane of samples
+        if (px > 0) {
+            tags.add(new Tag(296, SHORT, 1, shorts(3))); // centimetre
+        }
+        tags.add(new Tag(339, SHORT, 1, shorts(image.type() == SampleType.FLOAT32 ? 3 : 1)));
+
+        long ifdAt = align(dataAt + plane.capacity());
+        int entrySize = big ? 20 : 12;
+        int inline = big ? 8 : 4;
+        long ifdSize = (big ? 8 : 2) + (long) tags.size() * entrySize + (big ? 8 : 4);
+        long extraAt = align(ifdAt + ifdSize);
+        ByteBuffer ifd = ByteBuffer.allocate((int) ifdSize).order(ByteOrder.LITTLE_ENDIAN);
+        List<byte[]> extra = new ArrayList<>();
+        long at = extraAt;
+        if (big) {
+            ifd.putLong(tags.size());
+        } else {
+            ifd.putShort((short) tags.size());
+        }
+        for (Tag t : tags) {
+            ifd.putShort((short) t.tag()).putShort((short) t.type());
+            if (big) {
+                ifd.putLong(t.count());
+            } else {
+                ifd.putInt((int) t.count());
+            }
+            byte[] field = new byte[inline];
+            if (t.value().length <= inline) {
+                System.arraycopy(t.value(), 0, field, 0, t.value().length);
+            } else {
+                if (big) {
+                    ByteBuffer.wrap(field).order(ByteOrder.LITTLE_ENDIAN).putLong(at);
+                } else {
+                    ByteBuffer.wrap(field).order(ByteOrder.LITTLE_ENDIAN).putInt((int) at);
+                }
+                extra.add(t.value());
+                at = align(at + t.value().length);
+            }
+            ifd.put(field);
+        }
+        if (big) {
+            ifd.putLong(0);
+        } else {
+            ifd.putInt(0);
+        }
+        writeFully(out, ifd.flip(), ifdAt);
+        long valueAt = extraAt;
+        for (byte[] v : extra) {
+            writeFully(out, ByteBuffer.wrap(v), valueAt);
+            valueAt = align(valueAt + v.length);
+        }
+        ByteBuffer pointer = ByteBuffer.allocate(big ? 8 : 4).order(ByteOrder.LITTLE_ENDIAN);
+        if (big) {
+            pointer.putLong(ifdAt);
+        } else {
+            pointer.putInt((int) ifdAt);
+        }
+        writeFully(out, pointer.flip(), nextPointerAt);
+        nextPointerAt = ifdAt + ifdSize - (big ? 8 : 4);
         written++;
+    }
+
+    /** TIFF values start on word boundaries; 8 bytes keeps BigTIFF's LONG8s aligned too. */
+    private static long align(long offset) {
+        return (offset + 7) & ~7L;
+    }
+
+    private static byte[] shorts(int v) {
+        return ByteBuffer.allocate(2).order(ByteOrder.LITTLE_ENDIAN).putShort((short) v).array();
+    }
+
+    private static byte[] ints(long... v) {
+        ByteBuffer b = ByteBuffer.allocate(4 * v.length).order(ByteOrder.LITTLE_ENDIAN);
+        for (long x : v) {
+            b.putInt((int) x);
+        }
+        return b.array();
+    }
+
+    private static byte[] longs(long... v) {
+        ByteBuffer b = ByteBuffer.allocate(8 * v.length).order(ByteOrder.LITTLE_ENDIAN);
+        for (long x : v) {
+            b.putLong(x);
+        }
+        return b.array();
+    }
+
+    private static void writeFully(FileChannel channel, ByteBuffer b, long at) throws IOException {
+        long pos = at;
+        while (b.hasRemaining()) {
+            pos += channel.write(b, pos);
+        }
     }
 
     /** Ends the file and moves it to its name; throws if planes are missing. */
@@ -203,9 +301,8 @@ public final class OmeTiffWriter implements Closeable {
         if (written != planes) {
             throw new IllegalStateException(written + " of " + planes + " planes written; the file is incomplete");
         }
-        writer.endWriteSequence();
+        out.force(false);
         out.close();
-        writer.dispose();
         Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         finished = true;
     }
@@ -216,7 +313,6 @@ public final class OmeTiffWriter implements Closeable {
         if (!finished) {
             try {
                 out.close();
-                writer.dispose();
             } finally {
                 Files.deleteIfExists(temp);
             }

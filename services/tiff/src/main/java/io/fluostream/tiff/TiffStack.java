@@ -6,10 +6,13 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -29,8 +32,9 @@ import javax.imageio.stream.ImageInputStream;
  * description (channels/slices/frames, order CZT), else pages are time points, or time points ×
  * {@code channels} (channel fastest) when {@link Options#channels()} is given.
  *
- * <p>Pixels are decoded by TwelveMonkeys ImageIO; this class adds the structure checks and the
- * microscopy layout on top.
+ * <p>Compressed and tiled pages are decoded by TwelveMonkeys ImageIO; uncompressed strips, the
+ * usual case for microscope files, are read straight from the file (same samples, about ten times
+ * faster). This class adds the structure checks and the microscopy layout on top.
  */
 public final class TiffStack implements Closeable {
 
@@ -66,9 +70,13 @@ public final class TiffStack implements Closeable {
     private final StackMetadata metadata;
     private final int pages;
     private final int seriesCount;
+    /** Per page: its strips when uncompressed (read directly), else null (decoded by the library). */
+    private final PlainStrips[] plain;
+    private final ByteOrder fileOrder;
+    private final FileChannel channel;
 
     private TiffStack(Path file, ImageInputStream input, ImageReader reader, StackLayout layout, StackMetadata metadata,
-                      int pages, int seriesCount) {
+                      int pages, int seriesCount, PlainStrips[] plain, ByteOrder fileOrder) throws IOException {
         this.file = file;
         this.input = input;
         this.reader = reader;
@@ -76,6 +84,9 @@ public final class TiffStack implements Closeable {
         this.metadata = metadata;
         this.pages = pages;
         this.seriesCount = seriesCount;
+        this.plain = plain;
+        this.fileOrder = fileOrder;
+        this.channel = FileChannel.open(file, StandardOpenOption.READ);
     }
 
     /** Opens and checks the whole file; throws {@link TiffFormatException} with what is wrong. */
@@ -111,9 +122,11 @@ public final class TiffStack implements Closeable {
                 throw new TiffFormatException(file.getFileName() + ": the TIFF reader found " + pages + " pages but the "
                         + "file's directory chain has " + chained + "; the file is damaged");
             }
-            PageFormat format = checkPages(ifds, length, file);
+            PlainStrips[] plain = new PlainStrips[pages];
+            PageFormat format = checkPages(ifds, length, file, plain);
             Layout l = layout(ifds.get(0), pages, format, options, file);
-            return new TiffStack(file, in, reader, l.layout(), l.metadata(), pages, l.seriesCount());
+            return new TiffStack(file, in, reader, l.layout(), l.metadata(), pages, l.seriesCount(), plain,
+                    IfdChain.byteOrder(file));
         } catch (IOException | RuntimeException e) {
             in.close();
             throw e;
@@ -121,6 +134,10 @@ public final class TiffStack implements Closeable {
     }
 
     private record PageFormat(int width, int height, SampleType type) {
+    }
+
+    /** The strips of an uncompressed page: row r of the page is in strip r / rowsPerStrip. */
+    private record PlainStrips(long[] offsets, int rowsPerStrip) {
     }
 
     private record Layout(StackLayout layout, StackMetadata metadata, int seriesCount) {
@@ -141,7 +158,8 @@ public final class TiffStack implements Closeable {
     }
 
     /** Every page the same size and sample type, one sample per pixel, all data inside the file. */
-    private static PageFormat checkPages(List<IfdFields> ifds, long fileLength, Path file) throws TiffFormatException {
+    private static PageFormat checkPages(List<IfdFields> ifds, long fileLength, Path file, PlainStrips[] plain)
+            throws TiffFormatException {
         PageFormat first = null;
         for (int i = 0; i < ifds.size(); i++) {
             IfdFields f = ifds.get(i);
@@ -163,7 +181,7 @@ public final class TiffStack implements Closeable {
                 throw new TiffFormatException(page + " uses TIFF compression " + compression
                         + ", which replay does not decode losslessly; save the file uncompressed, LZW or Deflate");
             }
-            checkData(f, (int) w, (int) h, type, compression, fileLength, page);
+            plain[i] = checkData(f, (int) w, (int) h, type, compression, fileLength, page);
             PageFormat format = new PageFormat((int) w, (int) h, type);
             if (first == null) {
                 first = format;
@@ -193,8 +211,11 @@ public final class TiffStack implements Closeable {
                 + "16-bit and 32-bit float: convert the stack (Fiji: Image > Type > 16-bit or 32-bit) and save it again");
     }
 
-    /** Strip or tile offsets and byte counts present, consistent, and inside the file. */
-    private static void checkData(IfdFields f, int w, int h, SampleType type, long compression, long fileLength,
+    /**
+     * Strip or tile offsets and byte counts present, consistent, and inside the file; returns the
+     * strips of an uncompressed, stripped page (else null).
+     */
+    private static PlainStrips checkData(IfdFields f, int w, int h, SampleType type, long compression, long fileLength,
                                   String page) throws TiffFormatException {
         boolean tiled = f.numbers(IfdFields.TILE_OFFSETS) != null;
         long[] offsets = f.numbers(tiled ? IfdFields.TILE_OFFSETS : IfdFields.STRIP_OFFSETS);
@@ -238,6 +259,20 @@ public final class TiffStack implements Closeable {
             throw new TiffFormatException(page + " stores " + total + " bytes of uncompressed pixels but "
                     + w + " x " + h + " " + type.omeName() + " needs " + bytesNeeded + "; the file is damaged");
         }
+        // FillOrder 2 (bits reversed within each byte) is left to the library.
+        if (compression != 1 || tiled || f.number(IfdFields.FILL_ORDER, 1) != 1) {
+            return null;
+        }
+        int rows = (int) Math.min(f.number(IfdFields.ROWS_PER_STRIP, h), h);
+        long rowBytes = (long) w * type.bytes();
+        for (int k = 0; k < expectedBlocks; k++) {
+            long stripRows = Math.min(rows, h - (long) k * rows);
+            if (counts[k] < stripRows * rowBytes) {
+                throw new TiffFormatException(page + " strip " + k + " holds " + counts[k] + " bytes but its " + stripRows
+                        + " rows need " + stripRows * rowBytes + "; the file is damaged");
+            }
+        }
+        return new PlainStrips(Arrays.copyOf(offsets, (int) expectedBlocks), rows);
     }
 
     private static Layout layout(IfdFields first, int pages, PageFormat format, Options options, Path file)
@@ -329,25 +364,67 @@ public final class TiffStack implements Closeable {
         ByteBuffer out = ByteBuffer.allocate(Math.toIntExact(layout.timePointBytes())).order(ByteOrder.LITTLE_ENDIAN);
         for (int c = 0; c < layout.sizeC(); c++) {
             int page = layout.page(t, c, z);
-            Object samples = readPage(page);
             int base = c * plane * layout.type().bytes();
+            if (plain[page] != null && !decodeAllPages) {
+                readPlain(page, out, base);
+                continue;
+            }
+            Object samples = readPage(page);
             switch (layout.type()) {
                 case UINT8 -> out.put(base, (byte[]) samples, 0, plane);
-                case UINT16 -> {
-                    short[] s = (short[]) samples;
-                    for (int i = 0; i < plane; i++) {
-                        out.putShort(base + 2 * i, s[i]);
-                    }
-                }
-                case FLOAT32 -> {
-                    float[] s = (float[]) samples;
-                    for (int i = 0; i < plane; i++) {
-                        out.putFloat(base + 4 * i, s[i]);
-                    }
-                }
+                // Bulk puts through little-endian views: the byte swap is vectorised.
+                case UINT16 -> out.position(base).slice().order(ByteOrder.LITTLE_ENDIAN).asShortBuffer().put((short[]) samples, 0, plane);
+                case FLOAT32 -> out.position(base).slice().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().put((float[]) samples, 0, plane);
             }
         }
         return out.array();
+    }
+
+    /**
+     * An uncompressed page straight from the file: one positioned read per strip, then a byte swap
+     * for big-endian files. About ten times the speed of decoding it through ImageIO, and the same
+     * samples (checked against the library on every test file).
+     */
+    private void readPlain(int page, ByteBuffer out, int base) throws IOException {
+        PlainStrips strips = plain[page];
+        int k = layout.type().bytes();
+        long rowBytes = (long) layout.width() * k;
+        ByteBuffer dst = out.duplicate();
+        int at = base;
+        for (int s = 0; s < strips.offsets().length; s++) {
+            int rows = Math.min(strips.rowsPerStrip(), layout.height() - s * strips.rowsPerStrip());
+            int len = (int) (rows * rowBytes);
+            dst.limit(at + len).position(at);
+            long from = strips.offsets()[s];
+            while (dst.hasRemaining()) {
+                int n = channel.read(dst, from + (dst.position() - at));
+                if (n < 0) {
+                    throw new IOException(file.getFileName() + " page " + page + " ends inside its pixel data");
+                }
+            }
+            at += len;
+        }
+        if (fileOrder == ByteOrder.BIG_ENDIAN && k > 1) {
+            int n = layout.height() * layout.width();
+            ByteBuffer region = out.duplicate().position(base).limit(base + n * k).slice();
+            if (k == 2) {
+                short[] v = new short[n];
+                region.order(ByteOrder.BIG_ENDIAN).asShortBuffer().get(v);
+                region.order(ByteOrder.LITTLE_ENDIAN).asShortBuffer().put(v);
+            } else {
+                int[] v = new int[n];
+                region.order(ByteOrder.BIG_ENDIAN).asIntBuffer().get(v);
+                region.order(ByteOrder.LITTLE_ENDIAN).asIntBuffer().put(v);
+            }
+        }
+    }
+
+    /** Tests set this to decode every page through the library, to compare it with the direct path. */
+    boolean decodeAllPages;
+
+    /** Whether {@code page} is read directly (uncompressed strips) rather than decoded by the library. */
+    boolean readsDirectly(int page) {
+        return plain[page] != null;
     }
 
     private Object readPage(int page) throws IOException {
@@ -377,6 +454,10 @@ public final class TiffStack implements Closeable {
     @Override
     public void close() throws IOException {
         reader.dispose();
-        input.close();
+        try {
+            input.close();
+        } finally {
+            channel.close();
+        }
     }
 }

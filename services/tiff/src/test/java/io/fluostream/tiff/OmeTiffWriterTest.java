@@ -46,28 +46,44 @@ class OmeTiffWriterTest {
     private Path writeFloat(String name) throws IOException {
         Path file = dir.resolve(name);
         try (OmeTiffWriter w = OmeTiffWriter.create(file, image(SampleType.FLOAT32))) {
-            for (int t = 0; t < T; t++) {
-                float[] frame = new float[C * H * W];
-                for (int c = 0; c < C; c++) {
-                    for (int y = 0; y < H; y++) {
-                        for (int x = 0; x < W; x++) {
-                            frame[(c * H + y) * W + x] = value(t, c, y, x);
-                        }
-                    }
-                }
-                for (int c = 0; c < C; c++) {
-                    w.writePlane(frame, c * H * W);
-                }
-            }
-            w.finish();
+            assertFalse(w.bigTiff());
+            writeSeries(w);
         }
         return file;
     }
 
+    private static void writeSeries(OmeTiffWriter w) throws IOException {
+        for (int t = 0; t < T; t++) {
+            float[] frame = new float[C * H * W];
+            for (int c = 0; c < C; c++) {
+                for (int y = 0; y < H; y++) {
+                    for (int x = 0; x < W; x++) {
+                        frame[(c * H + y) * W + x] = value(t, c, y, x);
+                    }
+                }
+            }
+            for (int c = 0; c < C; c++) {
+                w.writePlane(frame, c * H * W);
+            }
+        }
+        w.finish();
+    }
+
     @Test
     void aFloatSeriesReadsBackWithItsValuesAndMetadata() throws IOException {
-        Path file = writeFloat("series.ome.tif");
+        assertReadsBack(writeFloat("series.ome.tif"));
+    }
+
+    /** Values and metadata, read directly and through TwelveMonkeys ImageIO (an independent parser). */
+    private static void assertReadsBack(Path file) throws IOException {
+        for (boolean library : List.of(false, true)) {
+            assertReadsBack(file, library);
+        }
+    }
+
+    private static void assertReadsBack(Path file, boolean library) throws IOException {
         try (TiffStack stack = TiffStack.open(file, TiffStack.Options.defaults())) {
+            stack.decodeAllPages = library;
             StackLayout l = stack.layout();
             assertEquals(List.of(T, C, 1, H, W, SampleType.FLOAT32),
                     List.of(l.sizeT(), l.sizeC(), l.sizeZ(), l.height(), l.width(), l.type()));
@@ -134,15 +150,22 @@ class OmeTiffWriterTest {
                 }
                 w.finish();
             }
-            try (TiffStack stack = TiffStack.open(file, TiffStack.Options.defaults())) {
-                assertEquals(type, stack.layout().type());
-                byte[] le = stack.timePoint(1, 0); // t = 1, channels 0..2 = planes 3..5
-                for (int c = 0; c < C; c++) {
-                    int p = C + c;
-                    for (int i = 0; i < H * W; i++) {
-                        double expected = type == SampleType.UINT16 ? 65535 - p * 1000 - i : (255 - p - i) & 0xFF;
-                        assertEquals(expected, Fixtures.sample(le, type, c * H * W + i), 0);
-                    }
+            for (boolean library : List.of(false, true)) {
+                assertUnsigned(file, type, library);
+            }
+        }
+    }
+
+    private static void assertUnsigned(Path file, SampleType type, boolean library) throws IOException {
+        try (TiffStack stack = TiffStack.open(file, TiffStack.Options.defaults())) {
+            stack.decodeAllPages = library;
+            assertEquals(type, stack.layout().type());
+            byte[] le = stack.timePoint(1, 0); // t = 1, channels 0..2 = planes 3..5
+            for (int c = 0; c < C; c++) {
+                int p = C + c;
+                for (int i = 0; i < H * W; i++) {
+                    double expected = type == SampleType.UINT16 ? 65535 - p * 1000 - i : (255 - p - i) & 0xFF;
+                    assertEquals(expected, Fixtures.sample(le, type, c * H * W + i), 0);
                 }
             }
         }
@@ -163,10 +186,20 @@ class OmeTiffWriterTest {
     }
 
     @Test
-    void aSeriesAboveFourGibibytesIsRefusedBeforeWriting() {
+    void aSeriesAboveFourGibibytesIsWrittenAsBigTiff() {
         OmeImage huge = new OmeImage("t", "s", 4, 2000, 2048, 2048, SampleType.FLOAT32, metadata(), null, Map.of());
-        TiffFormatException e = assertThrows(TiffFormatException.class, () -> OmeTiffWriter.create(dir.resolve("h.tif"), huge));
-        assertTrue(e.getMessage().contains("--frames"), e.getMessage());
+        assertTrue(OmeTiffWriter.needsBigTiff(huge));
+        assertFalse(OmeTiffWriter.needsBigTiff(image(SampleType.FLOAT32)));
+    }
+
+    @Test
+    void aBigTiffReadsBackThroughTheLibraryAndDirectly() throws IOException {
+        Path file = dir.resolve("big.ome.tif");
+        try (OmeTiffWriter w = OmeTiffWriter.createBigTiff(file, image(SampleType.FLOAT32))) {
+            writeSeries(w);
+        }
+        assertEquals(43, Files.readAllBytes(file)[2], "BigTIFF version number");
+        assertReadsBack(file);
     }
 
     @Test
@@ -176,18 +209,23 @@ class OmeTiffWriterTest {
         Process probe = new ProcessBuilder(python.toString(), "-c", "import tifffile").redirectErrorStream(true).start();
         Assumptions.assumeTrue(probe.waitFor(60, TimeUnit.SECONDS) && probe.exitValue() == 0,
                 "python3-tifffile not installed (apt-get install python3-tifffile)");
-        Path file = writeFloat("interop.ome.tif");
-        String script = String.join("\n",
-                "import sys, tifffile",
-                "with tifffile.TiffFile(sys.argv[1]) as f:",
-                "    assert f.is_ome, 'not OME'",
-                "    s = f.series[0]",
-                "    a = s.asarray()",
-                "    print(s.axes, 'x'.join(map(str, a.shape)), a.dtype, repr(float(a[3, 2, 5, 8])), repr(float(a[1, 0, 0, 0])))");
-        Process p = new ProcessBuilder(python.toString(), "-c", script, file.toString()).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes()).trim();
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
-        assertEquals(0, p.exitValue(), out);
-        assertEquals("TCYX 4x3x6x9 float32 " + (double) value(3, 2, 5, 8) + " " + (double) value(1, 0, 0, 0), out);
+        Path big = dir.resolve("interop-big.ome.tif");
+        try (OmeTiffWriter w = OmeTiffWriter.createBigTiff(big, image(SampleType.FLOAT32))) {
+            writeSeries(w);
+        }
+        for (Path file : List.of(writeFloat("interop.ome.tif"), big)) {
+            String script = String.join("\n",
+                    "import sys, tifffile",
+                    "with tifffile.TiffFile(sys.argv[1]) as f:",
+                    "    assert f.is_ome, 'not OME'",
+                    "    s = f.series[0]",
+                    "    a = s.asarray()",
+                    "    print(s.axes, 'x'.join(map(str, a.shape)), a.dtype, repr(float(a[3, 2, 5, 8])), repr(float(a[1, 0, 0, 0])))");
+            Process p = new ProcessBuilder(python.toString(), "-c", script, file.toString()).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes()).trim();
+            assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+            assertEquals(0, p.exitValue(), out);
+            assertEquals("TCYX 4x3x6x9 float32 " + (double) value(3, 2, 5, 8) + " " + (double) value(1, 0, 0, 0), out);
+        }
     }
 }

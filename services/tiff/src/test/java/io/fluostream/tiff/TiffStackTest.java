@@ -1,5 +1,6 @@
 package io.fluostream.tiff;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -52,6 +53,55 @@ class TiffStackTest {
             assertEquals(1.5, m.frameIntervalS(), 1e-12);
             assertEquals(List.of(new ChannelInfo("GFP", 0, 510), new ChannelInfo("mCherry", 0, 610)), m.channels());
             assertEquals("ome-tiff", m.extra().get("tiff.format"));
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"ome_tcyx_uint8_le.ome.tif", "ome_tcyx_uint8_be.ome.tif", "ome_tcyx_uint16_le.ome.tif",
+            "ome_tcyx_uint16_be.ome.tif", "ome_tcyx_float32_le.ome.tif", "ome_tcyx_float32_be.ome.tif",
+            "ome_ctyx_uint16_le.ome.tif", "ome_tzcyx_uint16_le.ome.tif", "imagej_tcyx_float32_be.tif", "plain_uint16_be.tif"})
+    void uncompressedPagesReadDirectlyGiveTheLibrarysSamples(String name) throws IOException {
+        Path file = Fixtures.copy(name, dir);
+        try (TiffStack direct = TiffStack.open(file, TiffStack.Options.defaults());
+             TiffStack library = TiffStack.open(file, TiffStack.Options.defaults())) {
+            library.decodeAllPages = true;
+            assertTrue(direct.readsDirectly(0), "uncompressed strips take the direct path");
+            StackLayout l = direct.layout();
+            for (int t = 0; t < l.sizeT(); t++) {
+                for (int z = 0; z < l.sizeZ(); z++) {
+                    assertArrayEquals(library.timePoint(t, z), direct.timePoint(t, z), "t=" + t + " z=" + z);
+                }
+            }
+        }
+    }
+
+    @Test
+    void pagesOfSeveralStripsWithAShortLastStripReadDirectlyToo() throws IOException {
+        // 1024 float32 columns: 64 rows per 256 KiB strip, so 150 rows are strips of 64, 64 and 22.
+        int h = 150;
+        int w = 1024;
+        Path file = dir.resolve("strips.ome.tif");
+        OmeImage image = new OmeImage("test", "strips", 1, 2, h, w, SampleType.FLOAT32,
+                new StackMetadata(0, 0, 0, List.of(ChannelInfo.named("a")), java.util.Map.of()), null, java.util.Map.of());
+        try (OmeTiffWriter writer = OmeTiffWriter.create(file, image)) {
+            for (int t = 0; t < 2; t++) {
+                float[] plane = new float[h * w];
+                for (int i = 0; i < plane.length; i++) {
+                    plane[i] = t * 1e6f + i;
+                }
+                writer.writePlane(plane, 0);
+            }
+            writer.finish();
+        }
+        try (TiffStack direct = TiffStack.open(file, TiffStack.Options.defaults());
+             TiffStack library = TiffStack.open(file, TiffStack.Options.defaults())) {
+            library.decodeAllPages = true;
+            assertTrue(direct.readsDirectly(1));
+            for (int t = 0; t < 2; t++) {
+                byte[] d = direct.timePoint(t, 0);
+                assertArrayEquals(library.timePoint(t, 0), d);
+                assertEquals(t * 1e6f + (h * w - 1), Fixtures.sample(d, SampleType.FLOAT32, h * w - 1), 0);
+            }
         }
     }
 
