@@ -186,6 +186,12 @@ public final class Stack implements AutoCloseable {
         return new Replica(instance, p, http, grpc);
     }
 
+    /** Starts a replica again after it was stopped or killed, and waits until it is ready. */
+    public void restartReplica(Replica r, Duration timeout) throws Exception {
+        r.process().restart(home.root());
+        awaitReady(r.instance(), r.process(), r.httpPort(), timeout);
+    }
+
     /** A stage replica the stack started beside the first one. */
     public record Replica(String instance, ManagedProcess process, int httpPort, int grpcPort) {
     }
