@@ -176,11 +176,18 @@ public final class Stack implements AutoCloseable {
      * on close.
      */
     public Replica startReplica(PipelineStage s, Duration timeout) throws Exception {
+        return startReplica(s, timeout, Map.of());
+    }
+
+    /** As {@link #startReplica(PipelineStage, Duration)}, with config of its own (e.g. TLS) over the stack's. */
+    public Replica startReplica(PipelineStage s, Duration timeout, Map<String, String> config) throws Exception {
         String instance = s.id() + "-" + (2 + replicas.stream().filter(r -> r.name().startsWith(s.id() + "-")).count());
         int http = freePort();
         int grpc = freePort();
         log.accept("starting " + instance + " (http " + http + ", grpc " + grpc + ")");
-        ManagedProcess p = launchStage(s, instance, instance, http, grpc, extraConfig);
+        Map<String, String> merged = new java.util.LinkedHashMap<>(extraConfig);
+        merged.putAll(config);
+        ManagedProcess p = launchStage(s, instance, instance, http, grpc, merged);
         replicas.add(p);
         awaitReady(instance, p, http, timeout);
         return new Replica(instance, p, http, grpc);

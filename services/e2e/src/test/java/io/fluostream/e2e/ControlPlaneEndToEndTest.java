@@ -323,6 +323,48 @@ class ControlPlaneEndToEndTest {
         assertTrue(entries.stream().anyMatch(e -> e.getResult().equals("INVALID_ARGUMENT") && e.getCall().equals("SetParameters")));
     }
 
+    @Test
+    @Order(8)
+    void withTlsOnTheControlPortCallsNeedTlsAndTheToken() throws Exception {
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("grpc-tls");
+        java.nio.file.Path keyStore = dir.resolve("grpc.p12");
+        java.nio.file.Path ca = dir.resolve("ca.pem");
+        String keytool = java.nio.file.Path.of(System.getProperty("java.home"), "bin", "keytool").toString();
+        run(keytool, "-genkeypair", "-alias", "grpc", "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=localhost",
+                "-ext", "SAN=dns:localhost,ip:127.0.0.1", "-validity", "2", "-storetype", "PKCS12",
+                "-keystore", keyStore.toString(), "-storepass", "changeit");
+        run(keytool, "-exportcert", "-rfc", "-alias", "grpc", "-keystore", keyStore.toString(), "-storepass", "changeit",
+                "-file", ca.toString());
+        Stack.Replica tls = pipeline.stack.startReplica(PipelineStage.DENOISE, Duration.ofSeconds(180), Map.of(
+                "quarkus.grpc.server.plain-text", "false",
+                "quarkus.grpc.server.ssl.key-store", keyStore.toString(),
+                "quarkus.grpc.server.ssl.key-store-password", "changeit",
+                "quarkus.grpc.server.ssl.key-store-type", "PKCS12"));
+        try {
+            String target = "localhost:" + tls.grpcPort();
+            try (ControlClient c = ControlClient.connect(target, pipeline.token(), true, ca, Duration.ofSeconds(30))) {
+                assertEquals(tls.instance(), c.stub().getStatus(GetStatusRequest.getDefaultInstance()).getInstance());
+            }
+            try (ControlClient c = ControlClient.connect(target, null, true, ca, Duration.ofSeconds(30))) {
+                assertEquals(Status.Code.UNAUTHENTICATED, assertThrows(StatusRuntimeException.class,
+                        () -> c.stub().getStatus(GetStatusRequest.getDefaultInstance())).getStatus().getCode(), "TLS is no token");
+            }
+            try (ControlClient c = client(tls.grpcPort(), pipeline.token())) {
+                assertEquals(Status.Code.UNAVAILABLE, assertThrows(StatusRuntimeException.class,
+                        () -> c.stub().getStatus(GetStatusRequest.getDefaultInstance())).getStatus().getCode(), "plain text is refused");
+            }
+            assertEquals(0, ctl("denoise", "status", "--target", target, "--token", pipeline.token(), "--ca-cert", ca.toString()));
+        } finally {
+            tls.process().stop(30);
+        }
+    }
+
+    private static void run(String... command) throws Exception {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), String.join(" ", command) + ":\n" + out);
+    }
+
     private static int ctl(String... args) {
         String[] full = new String[args.length + 1];
         full[0] = "ctl";

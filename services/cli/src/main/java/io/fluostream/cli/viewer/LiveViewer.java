@@ -238,7 +238,8 @@ public final class LiveViewer implements AutoCloseable {
         try {
             Frame f = FrameImages.parse(bytes);
             Image im = FrameImages.image(f);
-            int scale = Math.max(1, 256 / Math.max(im.width(), 1));
+            // Small frames are enlarged (nearest neighbour) to at least 256 px, so pixels stay visible.
+            int scale = Math.max(1, (256 + im.width() - 1) / Math.max(im.width(), 1));
             if (view == View.FLOW) {
                 return FramePictures.png(FramePictures.flow(im, scale, Math.max(4, im.width() / 16)));
             }
