@@ -25,8 +25,12 @@ final class UpsampledCorrelation {
     private final double[] tIm;
     private final double[] grid;
     private final double[] peak = new double[2];
+    private final Workers workers; // null: single-threaded
+    private final int parts;
 
-    UpsampledCorrelation(int height, int width, int coarseUpsample, int fineUpsample) {
+    UpsampledCorrelation(int height, int width, int coarseUpsample, int fineUpsample, Workers workers) {
+        this.workers = workers;
+        this.parts = workers == null ? 1 : workers.count();
         this.height = height;
         this.width = width;
         this.columns = width / 2 + 1;
@@ -126,9 +130,37 @@ final class UpsampledCorrelation {
                 cr = t;
             }
         }
-        // t[ky][l] = Σ_kx R[ky][kx]·ex[l][kx]; two partial sums per part break the add chains
-        // (the JIT keeps floating-point sums in order, so it would not split them itself).
-        for (int ky = 0; ky < height; ky++) {
+        // t[ky][l] = Σ_kx R[ky][kx]·ex[l][kx]: the bulk of the work, split by rows.
+        if (workers == null) {
+            project(re, im, u, 0, height);
+        } else {
+            workers.run(p -> project(re, im, u, Workers.start(p, parts, height, 1), Workers.end(p, parts, height, 1)));
+        }
+        // grid[j][l] = Re Σ_ky ey[j][ky]·t[ky][l] / N
+        double scale = 1.0 / ((double) height * width);
+        java.util.Arrays.fill(grid, 0, u * u, 0.0);
+        for (int j = 0; j < u; j++) {
+            int g = j * u;
+            for (int ky = 0; ky < height; ky++) {
+                double er = eyRe[j * height + ky];
+                double ei = eyIm[j * height + ky];
+                int t = ky * u;
+                for (int l = 0; l < u; l++) {
+                    grid[g + l] += er * tRe[t + l] - ei * tIm[t + l];
+                }
+            }
+            for (int l = 0; l < u; l++) {
+                grid[g + l] *= scale;
+            }
+        }
+    }
+
+    /**
+     * t[ky][l] = Σ_kx R[ky][kx]·ex[l][kx] for rows [ky0, ky1); two partial sums per part break
+     * the add chains (the JIT keeps floating-point sums in order, so it would not split them itself).
+     */
+    private void project(double[] re, double[] im, int u, int ky0, int ky1) {
+        for (int ky = ky0; ky < ky1; ky++) {
             int row = ky * width;
             for (int l = 0; l < u; l++) {
                 int e = l * columns;
@@ -161,23 +193,6 @@ final class UpsampledCorrelation {
                 }
                 tRe[ky * u + l] = sr0 + sr1;
                 tIm[ky * u + l] = si0 + si1;
-            }
-        }
-        // grid[j][l] = Re Σ_ky ey[j][ky]·t[ky][l] / N
-        double scale = 1.0 / ((double) height * width);
-        java.util.Arrays.fill(grid, 0, u * u, 0.0);
-        for (int j = 0; j < u; j++) {
-            int g = j * u;
-            for (int ky = 0; ky < height; ky++) {
-                double er = eyRe[j * height + ky];
-                double ei = eyIm[j * height + ky];
-                int t = ky * u;
-                for (int l = 0; l < u; l++) {
-                    grid[g + l] += er * tRe[t + l] - ei * tIm[t + l];
-                }
-            }
-            for (int l = 0; l < u; l++) {
-                grid[g + l] *= scale;
             }
         }
     }
