@@ -42,6 +42,9 @@ final class PatchCorrelator {
         }
     }
 
+    /** Relative contrast below which a patch counts as empty (constant up to rounding). */
+    private static final double FEATURELESS = 1e-12;
+
     private final int height;
     private final int width;
     private final int patchH;
@@ -141,9 +144,9 @@ final class PatchCorrelator {
         int count = rows() * columns();
         PatchTemplate t = new PatchTemplate(count);
         forPatchPairs(count, (s, a, b) -> {
-            cut(template, a, 0, 0, windowX, windowY, s.zRe);
+            boolean[] empty = {!cut(template, a, 0, 0, windowX, windowY, s.zRe), true};
             if (b >= 0) {
-                cut(template, b, 0, 0, windowX, windowY, s.zIm);
+                empty[1] = !cut(template, b, 0, 0, windowX, windowY, s.zIm);
             } else {
                 java.util.Arrays.fill(s.zIm, 0.0);
             }
@@ -169,7 +172,8 @@ final class PatchCorrelator {
                 }
                 t.spectrumRe[patch] = re;
                 t.spectrumIm[patch] = im;
-                t.energy[patch] = energy;
+                // An empty patch's spectrum is zero but for rounding leaked from its FFT partner.
+                t.energy[patch] = empty[k] ? 0 : energy;
                 moments(template, patch, t);
             }
         });
@@ -255,6 +259,7 @@ final class PatchCorrelator {
             offsetX[i] = off[0];
             offsetY[i] = off[1];
         }
+        boolean[] empty = new boolean[count];
         forPatchPairs(count, (s, a, b) -> {
             for (int k = 0; k < 2; k++) {
                 int patch = k == 0 ? a : b;
@@ -262,7 +267,7 @@ final class PatchCorrelator {
                 if (patch < 0) {
                     java.util.Arrays.fill(z, 0.0);
                 } else {
-                    cut(frame, patch, offsetX[patch], offsetY[patch], windowX, windowY, z);
+                    empty[patch] = !cut(frame, patch, offsetX[patch], offsetY[patch], windowX, windowY, z);
                 }
             }
             s.fft.forward(s.zRe, s.zIm);
@@ -276,7 +281,7 @@ final class PatchCorrelator {
                         template.spectrumIm[patch]);
                 double norm = Math.sqrt(frameEnergy * template.energy[patch]);
                 match[patch] = 0;
-                if (!(norm > 0)) {
+                if (empty[patch] || !(norm > 0)) {
                     continue;
                 }
                 // The correlation surface, for the integer peak near the expected residual.
@@ -501,8 +506,13 @@ final class PatchCorrelator {
         }
     }
 
-    /** Patch i of {@code plane} at its origin + (offX, offY), under window wy ⊗ wx, mean-free, into {@code out}. */
-    private void cut(Image plane, int patch, int offX, int offY, double[] windowX, double[] windowY, double[] out) {
+    /**
+     * Patch i of {@code plane} at its origin + (offX, offY), under window wy ⊗ wx, mean-free, into
+     * {@code out}.
+     *
+     * @return false if the windowed patch has no contrast (constant up to rounding): all zeros
+     */
+    private boolean cut(Image plane, int patch, int offX, int offY, double[] windowX, double[] windowY, double[] out) {
         float[] d = plane.data();
         int x0 = startX[patch % columns()] + offX;
         int y0 = startY[patch / columns()] + offY;
@@ -520,13 +530,25 @@ final class PatchCorrelator {
             sumW += windowY[y] * sw;
         }
         double mean = sumW > 0 ? sumWI / sumW : 0;
+        double energy = 0;
+        double scale = 0;
         for (int y = 0; y < patchH; y++) {
             int row = (y0 + y) * width + x0;
             double wy = windowY[y];
             for (int x = 0; x < patchW; x++) {
-                out[y * patchW + x] = wy * windowX[x] * (d[row + x] - mean);
+                double w = wy * windowX[x];
+                double v = d[row + x];
+                double o = w * (v - mean);
+                out[y * patchW + x] = o;
+                energy += o * o;
+                scale += w * w * v * v;
             }
         }
+        if (energy > FEATURELESS * scale) {
+            return true;
+        }
+        java.util.Arrays.fill(out, 0.0);
+        return false;
     }
 
     private interface PairTask {
