@@ -5,16 +5,20 @@ import java.util.Arrays;
 
 /**
  * A smooth displacement field d(p) over a frame, px: the reference's content at p appears in the
- * frame at p + d(p) (the convention of {@link Shift}, now varying over the field). It is known at
- * the centres of a grid of patches (piecewise-rigid registration measures one shift per patch)
- * and upsampled to every pixel by Catmull-Rom cubic interpolation, which passes through the
- * measured shifts and reproduces linear fields exactly. Beyond the outermost centres the field is
- * extended by two ghost centres per side on the parabola through the last three (the line
- * through the last two where there are only two), so a field that bends keeps bending up to the
- * frame's edges instead of flattening out.
+ * frame at p + d(p) (the convention of {@link Shift}, now varying over the field).
  *
- * <p>Centres are treated as evenly spaced along each axis (patches are placed so, up to rounding to
- * whole pixels). Immutable.
+ * <p>It is a tensor-product cubic on a regular grid of nodes, in one of two forms:
+ * <ul>
+ *   <li><b>Samples</b> ({@link #DisplacementField(int, int, double[], double[], double[], double[],
+ *       double[])}): values at the nodes, interpolated by Catmull-Rom cubics, which pass through
+ *       them and reproduce quadratics exactly. Beyond the outermost nodes the field continues on the
+ *       parabola through the last three (two ghost nodes per side), so a bending field keeps
+ *       bending to the frame's edges.</li>
+ *   <li><b>Spline</b> ({@link #spline}): coefficients of cubic B-splines on the nodes, as fitted by
+ *       piecewise-rigid registration to its patch measurements; smooth to the second derivative.</li>
+ * </ul>
+ * Either way the field also carries the patch measurements it came from (shift and match per
+ * patch), for the summaries. Nodes are evenly spaced along each axis. Immutable.
  */
 public final class DisplacementField {
 
@@ -22,20 +26,29 @@ public final class DisplacementField {
 
     private final int height;
     private final int width;
-    private final int columns; // patch centres along x
-    private final int rows; // patch centres along y
-    private final double x0; // first centre, px
+    private final boolean bSpline;
+    private final int nodesX;
+    private final int nodesY;
+    private final double x0; // first node, px
     private final double y0;
-    private final double stepX; // centre spacing, px (1 when there is one centre)
+    private final double stepX; // node spacing, px (1 when there is one node)
     private final double stepY;
-    private final double[] dx; // rows × columns, row-major
-    private final double[] dy;
-    private final double[] weight; // per patch: how well it matched, 0 when it was replaced
-    // The grid with ghost centres: (rows + 4) × (columns + 4).
+    // The nodes' values with two ghost nodes on every side: (nodesY + 4) × (nodesX + 4).
     private final double[] gx;
     private final double[] gy;
+    // Per frame column x: first grid column of its four nodes, and their weights (the same for every row).
+    private final int[] columnCell;
+    private final double[] columnWeights;
+    // The patch measurements: rows × columns, row-major.
+    private final int columns;
+    private final int rows;
+    private final double[] dx;
+    private final double[] dy;
+    private final double[] match;
 
     /**
+     * A field through samples: d(centreX[c], centreY[r]) = (dx, dy)[r·columns + c].
+     *
      * @param height  frame height, px
      * @param width   frame width, px
      * @param centreX x of the patch centres along a row, px, ascending and evenly spaced
@@ -47,30 +60,66 @@ public final class DisplacementField {
      */
     public DisplacementField(int height, int width, double[] centreX, double[] centreY, double[] dx, double[] dy,
             double[] match) {
-        int nx = centreX.length;
-        int ny = centreY.length;
-        if (nx < 1 || ny < 1 || dx.length != nx * ny || dy.length != nx * ny || match.length != nx * ny) {
-            throw new IllegalArgumentException("a displacement field needs a shift per patch centre: " + nx + "x" + ny
-                    + " centres, " + dx.length + "/" + dy.length + "/" + match.length + " values");
+        this(height, width, false, centreX.length, centreY.length, centreX[0], centreY[0],
+                centreX.length > 1 ? (centreX[centreX.length - 1] - centreX[0]) / (centreX.length - 1) : 1,
+                centreY.length > 1 ? (centreY[centreY.length - 1] - centreY[0]) / (centreY.length - 1) : 1,
+                dx, dy, centreX.length, centreY.length, dx, dy, match);
+    }
+
+    /**
+     * A field of cubic B-splines: d(p) = Σ_k c_k·β³((x − x0)/stepX − k_x)·β³((y − y0)/stepY − k_y)
+     * over nodes k on a nodesX × nodesY grid (coefficients row-major), with the patch measurements
+     * it was fitted to.
+     */
+    static DisplacementField spline(int height, int width, int nodesX, int nodesY, double x0, double y0, double stepX,
+            double stepY, double[] coefficientsX, double[] coefficientsY, int columns, int rows, double[] dx,
+            double[] dy, double[] match) {
+        return new DisplacementField(height, width, true, nodesX, nodesY, x0, y0, stepX, stepY, coefficientsX,
+                coefficientsY, columns, rows, dx, dy, match);
+    }
+
+    private DisplacementField(int height, int width, boolean bSpline, int nodesX, int nodesY, double x0, double y0,
+            double stepX, double stepY, double[] valuesX, double[] valuesY, int columns, int rows, double[] dx,
+            double[] dy, double[] match) {
+        int n = nodesX * nodesY;
+        int patches = columns * rows;
+        if (nodesX < 1 || nodesY < 1 || valuesX.length != n || valuesY.length != n || dx.length != patches
+                || dy.length != patches || match.length != patches || !(stepX > 0) || !(stepY > 0)) {
+            throw new IllegalArgumentException("a displacement field needs a value per node and a shift per patch: "
+                    + nodesX + "x" + nodesY + " nodes, " + valuesX.length + "/" + valuesY.length + " values, "
+                    + columns + "x" + rows + " patches, " + dx.length + "/" + dy.length + "/" + match.length
+                    + " shifts, node steps " + stepX + ", " + stepY);
         }
-        for (int i = 0; i < dx.length; i++) {
-            if (!Double.isFinite(dx[i]) || !Double.isFinite(dy[i])) {
-                throw new IllegalArgumentException("patch shifts must be finite, got (" + dx[i] + ", " + dy[i] + ")");
+        for (int i = 0; i < n; i++) {
+            if (!Double.isFinite(valuesX[i]) || !Double.isFinite(valuesY[i])) {
+                throw new IllegalArgumentException("displacements must be finite, got (" + valuesX[i] + ", "
+                        + valuesY[i] + ")");
             }
         }
         this.height = height;
         this.width = width;
-        this.columns = nx;
-        this.rows = ny;
-        this.x0 = centreX[0];
-        this.y0 = centreY[0];
-        this.stepX = nx > 1 ? (centreX[nx - 1] - centreX[0]) / (nx - 1) : 1;
-        this.stepY = ny > 1 ? (centreY[ny - 1] - centreY[0]) / (ny - 1) : 1;
+        this.bSpline = bSpline;
+        this.nodesX = nodesX;
+        this.nodesY = nodesY;
+        this.x0 = x0;
+        this.y0 = y0;
+        this.stepX = stepX;
+        this.stepY = stepY;
+        this.gx = withGhosts(valuesX, nodesX, nodesY);
+        this.gy = withGhosts(valuesY, nodesX, nodesY);
+        this.columns = columns;
+        this.rows = rows;
         this.dx = dx.clone();
         this.dy = dy.clone();
-        this.weight = match.clone();
-        this.gx = withGhosts(dx, nx, ny);
-        this.gy = withGhosts(dy, nx, ny);
+        this.match = match.clone();
+        this.columnCell = new int[width];
+        this.columnWeights = new double[4 * width];
+        for (int x = 0; x < width; x++) {
+            double tx = (x - x0) / stepX;
+            int kx = clampCell(tx, nodesX);
+            columnCell[x] = kx - 1 + GHOSTS;
+            weights(tx - kx, columnWeights, 4 * x);
+        }
     }
 
     /** A field that is the same shift everywhere. */
@@ -87,12 +136,12 @@ public final class DisplacementField {
         return width;
     }
 
-    /** Patch centres along x. */
+    /** Patches along x. */
     public int columns() {
         return columns;
     }
 
-    /** Patch centres along y. */
+    /** Patches along y. */
     public int rows() {
         return rows;
     }
@@ -109,7 +158,7 @@ public final class DisplacementField {
 
     /** How well patch (r, c) matched its template patch (correlation), 0 if its shift was replaced. */
     public double patchMatch(int r, int c) {
-        return weight[r * columns + c];
+        return match[r * columns + c];
     }
 
     /** Largest distance of a patch shift from {@code (refX, refY)} (e.g. the rigid shift), px. */
@@ -145,15 +194,16 @@ public final class DisplacementField {
      * x in [0, width). {@code scratch} holds at least {@link #scratchLength()} doubles.
      */
     public void row(int y, double[] u, double[] v, double[] scratch) {
-        int gw = columns + 2 * GHOSTS;
-        // Along y first: the grid's columns (ghosts included) interpolated at this row.
+        int gw = nodesX + 2 * GHOSTS;
+        // Along y first: the grid's columns (ghosts included) at this row.
         double ty = (y - y0) / stepY;
-        int ky = clampCell(ty, rows);
-        double fy = ty - ky;
-        double w0 = catmullRom0(fy);
-        double w1 = catmullRom1(fy);
-        double w2 = catmullRom2(fy);
-        double w3 = catmullRom3(fy);
+        int ky = clampCell(ty, nodesY);
+        int wAt = 2 * gw;
+        weights(ty - ky, scratch, wAt);
+        double w0 = scratch[wAt];
+        double w1 = scratch[wAt + 1];
+        double w2 = scratch[wAt + 2];
+        double w3 = scratch[wAt + 3];
         int r0 = (ky - 1 + GHOSTS) * gw;
         for (int c = 0; c < gw; c++) {
             int i = r0 + c;
@@ -161,23 +211,20 @@ public final class DisplacementField {
             scratch[gw + c] = w0 * gy[i] + w1 * gy[i + gw] + w2 * gy[i + 2 * gw] + w3 * gy[i + 3 * gw];
         }
         // Then along x.
+        int[] cell = columnCell;
+        double[] a = columnWeights;
         for (int x = 0; x < width; x++) {
-            double tx = (x - x0) / stepX;
-            int kx = clampCell(tx, columns);
-            double fx = tx - kx;
-            int c = kx - 1 + GHOSTS;
-            double a0 = catmullRom0(fx);
-            double a1 = catmullRom1(fx);
-            double a2 = catmullRom2(fx);
-            double a3 = catmullRom3(fx);
-            u[x] = a0 * scratch[c] + a1 * scratch[c + 1] + a2 * scratch[c + 2] + a3 * scratch[c + 3];
-            v[x] = a0 * scratch[gw + c] + a1 * scratch[gw + c + 1] + a2 * scratch[gw + c + 2] + a3 * scratch[gw + c + 3];
+            int c = cell[x];
+            int k = 4 * x;
+            u[x] = a[k] * scratch[c] + a[k + 1] * scratch[c + 1] + a[k + 2] * scratch[c + 2] + a[k + 3] * scratch[c + 3];
+            int g = gw + c;
+            v[x] = a[k] * scratch[g] + a[k + 1] * scratch[g + 1] + a[k + 2] * scratch[g + 2] + a[k + 3] * scratch[g + 3];
         }
     }
 
     /** Scratch length {@link #row} needs. */
     public int scratchLength() {
-        return 2 * (columns + 2 * GHOSTS);
+        return 2 * (nodesX + 2 * GHOSTS) + 4;
     }
 
     /** The dense field as a 2 × H × W image: plane 0 d_x, plane 1 d_y (px). */
@@ -199,15 +246,15 @@ public final class DisplacementField {
     }
 
     private double at(double[] g, double x, double y) {
-        int gw = columns + 2 * GHOSTS;
+        int gw = nodesX + 2 * GHOSTS;
         double ty = (y - y0) / stepY;
-        int ky = clampCell(ty, rows);
-        double fy = ty - ky;
+        int ky = clampCell(ty, nodesY);
         double tx = (x - x0) / stepX;
-        int kx = clampCell(tx, columns);
-        double fx = tx - kx;
-        double[] wy = {catmullRom0(fy), catmullRom1(fy), catmullRom2(fy), catmullRom3(fy)};
-        double[] wx = {catmullRom0(fx), catmullRom1(fx), catmullRom2(fx), catmullRom3(fx)};
+        int kx = clampCell(tx, nodesX);
+        double[] wy = new double[4];
+        double[] wx = new double[4];
+        weights(ty - ky, wy, 0);
+        weights(tx - kx, wx, 0);
         double sum = 0;
         for (int j = 0; j < 4; j++) {
             int row = (ky - 1 + j + GHOSTS) * gw + kx - 1 + GHOSTS;
@@ -216,6 +263,23 @@ public final class DisplacementField {
             }
         }
         return sum;
+    }
+
+    /** Weights of the nodes k − 1 … k + 2 at offset t from node k: Catmull-Rom or B-spline. */
+    private void weights(double t, double[] out, int at) {
+        if (bSpline) {
+            double s = 1 - t;
+            double t2 = t * t;
+            out[at] = s * s * s / 6;
+            out[at + 1] = (3 * t2 * t - 6 * t2 + 4) / 6;
+            out[at + 2] = (-3 * t2 * t + 3 * t2 + 3 * t + 1) / 6;
+            out[at + 3] = t2 * t / 6;
+        } else {
+            out[at] = catmullRom0(t);
+            out[at + 1] = catmullRom1(t);
+            out[at + 2] = catmullRom2(t);
+            out[at + 3] = catmullRom3(t);
+        }
     }
 
     /**
@@ -292,7 +356,7 @@ public final class DisplacementField {
 
     @Override
     public String toString() {
-        return "DisplacementField[" + rows + "x" + columns + " patches over " + height + "x" + width + ", dx="
-                + Arrays.toString(dx) + ", dy=" + Arrays.toString(dy) + "]";
+        return "DisplacementField[" + (bSpline ? "spline, " : "") + rows + "x" + columns + " patches over " + height
+                + "x" + width + ", dx=" + Arrays.toString(dx) + ", dy=" + Arrays.toString(dy) + "]";
     }
 }

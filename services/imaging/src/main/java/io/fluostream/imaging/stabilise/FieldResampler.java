@@ -27,8 +27,6 @@ public final class FieldResampler {
         double[] v = new double[0];
         double[] scratch = new double[0];
         float[] columns = new float[0];
-        final double[] wx = new double[4];
-        final double[] wy = new double[4];
 
         void ensure(int width, int scratchLength) {
             if (u.length < width) {
@@ -117,13 +115,13 @@ public final class FieldResampler {
         }
     }
 
-    /** One output row: each pixel's spline value at its source point x + u, y + v. */
+    /** One output row: each pixel's spline value at its own source point x + u, y + v. */
     private static void warpRow(float[][] c, int h, int w, int y, Rows r, float[] dst, int o, byte[] valid) {
-        double[] wx = r.wx;
-        double[] wy = r.wy;
+        double[] u = r.u;
+        double[] v = r.v;
         for (int x = 0; x < w; x++) {
-            double sx = x + r.u[x];
-            double sy = y + r.v[x];
+            double sx = x + u[x];
+            double sy = y + v[x];
             if (!(sx >= -0.5 && sx < w - 0.5 && sy >= -0.5 && sy < h - 0.5)) {
                 dst[o + x] = 0f;
                 if (valid != null) {
@@ -131,28 +129,49 @@ public final class FieldResampler {
                 }
                 continue;
             }
-            double fx = Math.floor(sx);
-            double fy = Math.floor(sy);
-            CubicBSpline.weights(sx - fx, wx, 0);
-            CubicBSpline.weights(sy - fy, wy, 0);
-            int ix = (int) fx;
-            int iy = (int) fy;
-            // Taps at floor − 1 … floor + 2; only near an edge do they need mirroring.
-            boolean inside = ix >= 1 && ix + 2 < w && iy >= 1 && iy + 2 < h;
-            double sum = 0;
-            for (int j = 0; j < 4; j++) {
-                float[] row = c[inside ? iy - 1 + j : CubicBSpline.mirror(iy - 1 + j, h)];
-                double acc;
-                if (inside) {
-                    int k = ix - 1;
-                    acc = wx[0] * row[k] + wx[1] * row[k + 1] + wx[2] * row[k + 2] + wx[3] * row[k + 3];
-                } else {
-                    acc = 0;
+            int ix = (int) Math.floor(sx);
+            int iy = (int) Math.floor(sy);
+            // Cubic B-spline weights of the taps at floor − 1 … floor + 2 (as CubicBSpline.weights).
+            double t = sx - ix;
+            double s = 1 - t;
+            double t2 = t * t;
+            double s2 = s * s;
+            double wx0 = s2 * s / 6;
+            double wx1 = 2.0 / 3 - t2 + t2 * t / 2;
+            double wx2 = 2.0 / 3 - s2 + s2 * s / 2;
+            double wx3 = t2 * t / 6;
+            t = sy - iy;
+            s = 1 - t;
+            t2 = t * t;
+            s2 = s * s;
+            double wy0 = s2 * s / 6;
+            double wy1 = 2.0 / 3 - t2 + t2 * t / 2;
+            double wy2 = 2.0 / 3 - s2 + s2 * s / 2;
+            double wy3 = t2 * t / 6;
+            double sum;
+            if (ix >= 1 && ix + 2 < w && iy >= 1 && iy + 2 < h) {
+                int k = ix - 1;
+                float[] r0 = c[iy - 1];
+                float[] r1 = c[iy];
+                float[] r2 = c[iy + 1];
+                float[] r3 = c[iy + 2];
+                sum = wy0 * (wx0 * r0[k] + wx1 * r0[k + 1] + wx2 * r0[k + 2] + wx3 * r0[k + 3])
+                        + wy1 * (wx0 * r1[k] + wx1 * r1[k + 1] + wx2 * r1[k + 2] + wx3 * r1[k + 3])
+                        + wy2 * (wx0 * r2[k] + wx1 * r2[k + 1] + wx2 * r2[k + 2] + wx3 * r2[k + 3])
+                        + wy3 * (wx0 * r3[k] + wx1 * r3[k + 1] + wx2 * r3[k + 2] + wx3 * r3[k + 3]);
+            } else {
+                // Near an edge the taps are mirrored.
+                double[] wxs = {wx0, wx1, wx2, wx3};
+                double[] wys = {wy0, wy1, wy2, wy3};
+                sum = 0;
+                for (int j = 0; j < 4; j++) {
+                    float[] row = c[CubicBSpline.mirror(iy - 1 + j, h)];
+                    double acc = 0;
                     for (int i = 0; i < 4; i++) {
-                        acc += wx[i] * row[CubicBSpline.mirror(ix - 1 + i, w)];
+                        acc += wxs[i] * row[CubicBSpline.mirror(ix - 1 + i, w)];
                     }
+                    sum += wys[j] * acc;
                 }
-                sum += wy[j] * acc;
             }
             dst[o + x] = (float) sum;
             if (valid != null) {

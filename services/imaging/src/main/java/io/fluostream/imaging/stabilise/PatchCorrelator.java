@@ -4,22 +4,30 @@ import io.fluostream.imaging.Image;
 import io.fluostream.imaging.fft.ComplexFft2d;
 
 /**
- * Piecewise-rigid shift estimation (as in NoRMCorre, Pnevmatikakis &amp; Giovannucci 2017): the
- * plane is covered by a grid of overlapping square patches, and each patch's sub-pixel shift
- * against the same patch of the template is measured by band-limited cross-correlation with
- * upsampled-DFT refinement.
+ * Piecewise-rigid motion estimation (after NoRMCorre, Pnevmatikakis &amp; Giovannucci 2017): the
+ * plane is covered by a grid of overlapping square patches, each patch's sub-pixel shift against
+ * the same patch of the template is measured by band-limited cross-correlation with
+ * upsampled-DFT refinement, and a smooth field (cubic B-splines on a grid of nodes at the patch
+ * spacing) is fitted to all the patch shifts at once.
  *
- * <p>Each patch is searched near the frame's rigid shift: the frame patch is cut out at the
- * template patch's position moved by the rigid shift rounded to whole pixels, so what remains to
- * find is the sub-pixel rest plus the local deformation — a few pixels, so that windows fixed to
- * each patch bias the peak by far less than the noise does. A patch whose peak lies farther than
- * {@code maxDeviation} from the rigid shift, or whose match (normalised correlation at the peak,
- * 1 for identical patches, ~0 for unrelated or empty ones) is below {@code minMatch}, is not
- * trusted and takes the rigid shift instead.
+ * <p><b>Per patch.</b> The frame patch is cut out at the template patch's position moved by the
+ * rigid shift rounded to whole pixels (kept inside the plane), so what remains to find is the
+ * sub-pixel rest plus the local deformation. A first pass finds the peak; a second windows the
+ * frame patch with the template's window translated by that first residual, so the windows are
+ * exact translates and do not pull the peak (for patches at the edge of a large drift, whose
+ * translated window would leave the patch, the template window shrinks to the part in view).
+ * A patch whose peak lies farther than {@code maxDeviation} from the rigid shift, or whose match
+ * (normalised correlation at the peak: 1 for identical patches, ~0 for unrelated or empty ones)
+ * is below {@code minMatch}, is not trusted: it takes the rigid shift and is left out of the fit.
+ *
+ * <p><b>The field.</b> A patch does not measure the field at its centre but a weighted average over
+ * the patch ({@link #influence}); modelling that, the fit ({@link #fit}) places structure where it
+ * is and does not flatten peaks of the field, and a mild bending penalty decides what the patches
+ * leave open (between and beyond them).
  *
  * <p>Patches are spread evenly: along each axis n = ⌈(L − P)/stride⌉ + 1 of them, the first and
- * last flush with the plane's edges. Work is split between the {@link Workers} by patches (one
- * dispatch per frame), each thread with its own transforms and scratch. Not thread-safe.
+ * last flush with the plane's edges. Work is split between the {@link Workers} by patches, each
+ * thread with its own transforms and scratch. Not thread-safe.
  */
 final class PatchCorrelator {
 
@@ -28,17 +36,18 @@ final class PatchCorrelator {
         final float[][] spectrumRe;
         final float[][] spectrumIm;
         final double[] energy; // Σ g·|F|² over the whole spectrum, per patch
-        // Per patch, 5 moments about its centre (px) of the weights its x (resp. y) shift is
-        // measured with: mean x, mean y, E[x²], E[xy], E[y²] (see moments()).
-        final double[] xMoments;
-        final double[] yMoments;
+        // Per patch: its x (resp. y) shift as a linear function of the field's spline
+        // coefficients (see influence()).
+        final double[][] xInfluence;
+        final double[][] yInfluence;
+        Image plane; // the template plane itself, for patches whose windows must be re-cut
 
         private PatchTemplate(int patches) {
             spectrumRe = new float[patches][];
             spectrumIm = new float[patches][];
             energy = new double[patches];
-            xMoments = new double[5 * patches];
-            yMoments = new double[5 * patches];
+            xInfluence = new double[patches][];
+            yInfluence = new double[patches][];
         }
     }
 
@@ -57,6 +66,16 @@ final class PatchCorrelator {
     private final double[] weightX;
     private final double[] weightY;
     private final double taper;
+    // The fitted field's B-spline nodes (px of this plane), their bending penalty, fit scratch.
+    private final int nodesX;
+    private final int nodesY;
+    private final double nodeX0;
+    private final double nodeY0;
+    private final double nodeStepX;
+    private final double nodeStepY;
+    private final double[] bending;
+    private final double[] normal;
+    private final double[] rhs;
     private final Workers workers;
     private final int parts;
     private final Scratch[] scratch;
@@ -73,6 +92,10 @@ final class PatchCorrelator {
         final UpsampledCorrelation upsampled = new UpsampledCorrelation(patchH, patchW, 4, 16, null);
         final double[] shiftedX = new double[patchW];
         final double[] shiftedY = new double[patchH];
+        final double[] overlapX = new double[patchW];
+        final double[] overlapY = new double[patchH];
+        final float[] templateRe = new float[patchH * (patchW / 2 + 1)];
+        final float[] templateIm = new float[patchH * (patchW / 2 + 1)];
     }
 
     /**
@@ -102,6 +125,17 @@ final class PatchCorrelator {
         PhaseCorrelator.tukey(taper, 0, patchH, windowY);
         this.weightX = PhaseCorrelator.spectralWeight(patchW, bandwidth);
         this.weightY = PhaseCorrelator.spectralWeight(patchH, bandwidth);
+        // Nodes at the patch centres' spacing, two beyond the outermost centres on each side: then
+        // every pixel of the plane lies among four real nodes on each axis.
+        this.nodeStepX = startX.length > 1 ? (centreX(startX.length - 1) - centreX(0)) / (startX.length - 1) : patchW;
+        this.nodeStepY = startY.length > 1 ? (centreY(startY.length - 1) - centreY(0)) / (startY.length - 1) : patchH;
+        this.nodeX0 = centreX(0) - 2 * nodeStepX;
+        this.nodeY0 = centreY(0) - 2 * nodeStepY;
+        this.nodesX = startX.length + 4;
+        this.nodesY = startY.length + 4;
+        this.bending = bendingMatrix(nodesX, nodesY);
+        this.normal = new double[bending.length];
+        this.rhs = new double[nodesX * nodesY];
         this.workers = workers;
         this.parts = workers == null ? 1 : workers.count();
         this.scratch = new Scratch[parts];
@@ -138,11 +172,42 @@ final class PatchCorrelator {
         return startY[r] + 0.5 * (patchH - 1);
     }
 
+    /** B-spline nodes of the fitted field along x. */
+    int nodesX() {
+        return nodesX;
+    }
+
+    /** B-spline nodes along y. */
+    int nodesY() {
+        return nodesY;
+    }
+
+    /** x of the first node, px of the plane. */
+    double nodeX0() {
+        return nodeX0;
+    }
+
+    /** y of the first node, px of the plane. */
+    double nodeY0() {
+        return nodeY0;
+    }
+
+    /** Node spacing along x, px of the plane. */
+    double nodeStepX() {
+        return nodeStepX;
+    }
+
+    /** Node spacing along y, px of the plane. */
+    double nodeStepY() {
+        return nodeStepY;
+    }
+
     /** Windowed spectra of every patch of {@code template} (1 × height × width). */
     PatchTemplate prepare(Image template) {
         check(template);
         int count = rows() * columns();
         PatchTemplate t = new PatchTemplate(count);
+        t.plane = template.copy();
         forPatchPairs(count, (s, a, b) -> {
             boolean[] empty = {!cut(template, a, 0, 0, windowX, windowY, s.zRe), true};
             if (b >= 0) {
@@ -174,59 +239,80 @@ final class PatchCorrelator {
                 t.spectrumIm[patch] = im;
                 // An empty patch's spectrum is zero but for rounding leaked from its FFT partner.
                 t.energy[patch] = empty[k] ? 0 : energy;
-                moments(template, patch, t);
+                influence(template, patch, t);
             }
         });
         return t;
     }
 
     /**
-     * Where, and over how wide an area, a patch's shift is measured. Under a deformation that varies
-     * across the patch the correlation peak moves by the displacement averaged over the patch with
-     * the weight each pixel has in locating it: window² × squared intensity gradient along the axis
-     * (the Fisher information of a shift). By Taylor's theorem that average is
-     * d(c) + ∇d·E[p − c] + ½·tr(H·E[(p − c)(p − c)ᵀ]) about the centre c: the weights' centroid
-     * sits wherever the patch's structure is, and their spread lets curvature pull peaks of the
-     * field towards their surroundings. {@link #estimate} removes both terms ({@link #moveToCentres}).
+     * What a patch measures of the field. Under a deformation that varies across the patch, the
+     * correlation peak moves by the displacement averaged over the patch with the weight each pixel
+     * has in locating it: window² × squared intensity gradient along the axis (the Fisher
+     * information of a shift). That weighted average sits wherever the patch's structure is, not at
+     * its centre, and is pulled towards the surroundings at peaks of the field; written as a linear
+     * function of the field's B-spline coefficients it is modelled exactly, and {@link #fit} then
+     * finds the field that explains every patch at once.
      */
-    private void moments(Image template, int patch, PatchTemplate t) {
+    private void influence(Image template, int patch, PatchTemplate t) {
         float[] d = template.data();
         int x0 = startX[patch % columns()];
         int y0 = startY[patch / columns()];
-        double cx = 0.5 * (patchW - 1);
-        double cy = 0.5 * (patchH - 1);
-        double[] mx = new double[6]; // Σw, Σw·x, Σw·y, Σw·x², Σw·xy, Σw·y² for the x shift
-        double[] my = new double[6];
+        int k = nodesX * nodesY;
+        double[] ax = new double[k];
+        double[] ay = new double[k];
+        double[] bx = new double[4];
+        double[] by = new double[4];
+        double sumX = 0;
+        double sumY = 0;
         for (int y = 1; y < patchH - 1; y++) {
-            int row = (y0 + y) * width + x0;
-            double ry = y - cy;
+            int py = y0 + y;
+            int row = py * width + x0;
+            double ty = (py - nodeY0) / nodeStepY;
+            int cy = Math.max(1, Math.min(nodesY - 3, (int) Math.floor(ty)));
+            bSpline(ty - cy, by);
             for (int x = 1; x < patchW - 1; x++) {
                 double w = windowY[y] * windowX[x];
                 w *= w;
                 double gx = 0.5 * (d[row + x + 1] - d[row + x - 1]);
                 double gy = 0.5 * (d[row + x + width] - d[row + x - width]);
-                double rx = x - cx;
-                accumulate(mx, w * gx * gx, rx, ry);
-                accumulate(my, w * gy * gy, rx, ry);
+                double wx = w * gx * gx;
+                double wy = w * gy * gy;
+                if (wx == 0 && wy == 0) {
+                    continue;
+                }
+                int px = x0 + x;
+                double tx = (px - nodeX0) / nodeStepX;
+                int cx = Math.max(1, Math.min(nodesX - 3, (int) Math.floor(tx)));
+                bSpline(tx - cx, bx);
+                for (int j = 0; j < 4; j++) {
+                    int node = (cy - 1 + j) * nodesX + cx - 1;
+                    for (int i = 0; i < 4; i++) {
+                        double b = by[j] * bx[i];
+                        ax[node + i] += wx * b;
+                        ay[node + i] += wy * b;
+                    }
+                }
+                sumX += wx;
+                sumY += wy;
             }
         }
-        normalise(mx, t.xMoments, 5 * patch);
-        normalise(my, t.yMoments, 5 * patch);
-    }
-
-    private static void accumulate(double[] m, double w, double rx, double ry) {
-        m[0] += w;
-        m[1] += w * rx;
-        m[2] += w * ry;
-        m[3] += w * rx * rx;
-        m[4] += w * rx * ry;
-        m[5] += w * ry * ry;
-    }
-
-    private static void normalise(double[] m, double[] out, int at) {
-        for (int k = 0; k < 5; k++) {
-            out[at + k] = m[0] > 0 ? m[k + 1] / m[0] : 0;
+        for (int i = 0; i < k; i++) {
+            ax[i] = sumX > 0 ? ax[i] / sumX : 0;
+            ay[i] = sumY > 0 ? ay[i] / sumY : 0;
         }
+        t.xInfluence[patch] = ax;
+        t.yInfluence[patch] = ay;
+    }
+
+    /** Uniform cubic B-spline weights of the nodes k − 1 … k + 2 at offset t in [0, 1) from node k. */
+    private static void bSpline(double t, double[] out) {
+        double s = 1 - t;
+        double t2 = t * t;
+        out[0] = s * s * s / 6;
+        out[1] = (3 * t2 * t - 6 * t2 + 4) / 6;
+        out[2] = (-3 * t2 * t + 3 * t2 + 3 * t + 1) / 6;
+        out[3] = t2 * t / 6;
     }
 
     /**
@@ -243,7 +329,7 @@ final class PatchCorrelator {
      * unbiased, and refines the peak from there.
      */
     void estimate(PatchTemplate template, Image frame, double rigidDx, double rigidDy, double maxDeviation,
-            double minMatch, double[] dx, double[] dy, double[] match) {
+            double minMatch, double[] dx, double[] dy, double[] match, double[] fieldX, double[] fieldY) {
         check(frame);
         int ox = (int) Math.round(rigidDx);
         int oy = (int) Math.round(rigidDy);
@@ -309,7 +395,8 @@ final class PatchCorrelator {
                 }
                 // c = (1/N)·Σ X·e^{…} and |Σ X·e^{…}| ≤ √(Σ g|G|²·Σ g|F|²) (Cauchy–Schwarz).
                 double m = best * patchH * patchW / norm;
-                double[] d = s.upsampled.locatePeak(s.xRe[k], s.xIm[k], bestX, bestY);
+                // A first look: it only places the second pass's windows.
+                double[] d = s.upsampled.locatePeak(s.xRe[k], s.xIm[k], bestX, bestY, true);
                 residualX[patch] = d[0];
                 residualY[patch] = d[1];
                 double px = offsetX[patch] + d[0];
@@ -319,16 +406,24 @@ final class PatchCorrelator {
                 }
             }
         });
-        // Second pass, trusted patches only: windows that are translates by the residual.
+        // Second pass, trusted patches only: windows that are translates by the residual. A patch
+        // whose residual is large (its frame window was held inside the plane, at the edge of a
+        // large drift) would lose part of the translated window beyond its edge; its template patch
+        // is then windowed over only the part that stays in view, and transformed here.
         int[] refine = new int[count];
+        int[] overlap = new int[count];
         int refined = 0;
+        int overlapping = 0;
         for (int i = 0; i < count; i++) {
             if (match[i] > 0) {
-                refine[refined++] = i;
+                if (Math.abs(residualX[i]) > WINDOW_SLACK || Math.abs(residualY[i]) > WINDOW_SLACK) {
+                    overlap[overlapping++] = i;
+                } else {
+                    refine[refined++] = i;
+                }
             }
         }
-        int pairs = refined;
-        forPatchPairs(pairs, (s, qa, qb) -> {
+        forPatchPairs(refined, (s, qa, qb) -> {
             for (int k = 0; k < 2; k++) {
                 int q = k == 0 ? qa : qb;
                 double[] z = k == 0 ? s.zRe : s.zIm;
@@ -337,8 +432,8 @@ final class PatchCorrelator {
                     continue;
                 }
                 int patch = refine[q];
-                shiftedTukey(residualX[patch], patchW, s.shiftedX);
-                shiftedTukey(residualY[patch], patchH, s.shiftedY);
+                PhaseCorrelator.tukey(taper, 0, patchW, residualX[patch], s.shiftedX);
+                PhaseCorrelator.tukey(taper, 0, patchH, residualY[patch], s.shiftedY);
                 cut(frame, patch, offsetX[patch], offsetY[patch], s.shiftedX, s.shiftedY, z);
             }
             s.fft.forward(s.zRe, s.zIm);
@@ -356,6 +451,53 @@ final class PatchCorrelator {
                 residualY[patch] = d[1];
             }
         });
+        int overlaps = overlapping;
+        java.util.function.IntConsumer overlapBody = p -> {
+            Scratch s = scratch[p];
+            for (int q = Workers.start(p, parts, overlaps, 1); q < Workers.end(p, parts, overlaps, 1); q++) {
+                int patch = overlap[q];
+                double rx = residualX[patch];
+                double ry = residualY[patch];
+                // Template: the part whose content the frame patch shows (support [lo, hi) with
+                // lo + r ≥ 0, hi + r ≤ P); frame: that window moved by r.
+                int lx = Math.max(0, (int) Math.ceil(-rx));
+                int hx = Math.min(patchW, (int) Math.floor(patchW - rx));
+                int ly = Math.max(0, (int) Math.ceil(-ry));
+                int hy = Math.min(patchH, (int) Math.floor(patchH - ry));
+                if (hx - lx < 8 || hy - ly < 8) {
+                    match[patch] = 0; // too little in view to refine
+                    continue;
+                }
+                PhaseCorrelator.tukey(taper, lx, hx, 0, s.overlapX);
+                PhaseCorrelator.tukey(taper, ly, hy, 0, s.overlapY);
+                PhaseCorrelator.tukey(taper, lx, hx, rx, s.shiftedX);
+                PhaseCorrelator.tukey(taper, ly, hy, ry, s.shiftedY);
+                boolean contrast = cut(template.plane, patch, 0, 0, s.overlapX, s.overlapY, s.zRe);
+                contrast &= cut(frame, patch, offsetX[patch], offsetY[patch], s.shiftedX, s.shiftedY, s.zIm);
+                if (!contrast) {
+                    match[patch] = 0;
+                    continue;
+                }
+                s.fft.forward(s.zRe, s.zIm);
+                split(s.zRe, s.zIm, 0, s.xRe[0], s.xIm[0]);
+                split(s.zRe, s.zIm, 1, s.xRe[1], s.xIm[1]);
+                for (int ky = 0; ky < patchH; ky++) {
+                    for (int kx = 0; kx < halfW; kx++) {
+                        s.templateRe[ky * halfW + kx] = (float) s.xRe[0][ky * patchW + kx];
+                        s.templateIm[ky * halfW + kx] = (float) s.xIm[0][ky * patchW + kx];
+                    }
+                }
+                weighCrossPower(s.xRe[1], s.xIm[1], s.templateRe, s.templateIm);
+                double[] d = s.upsampled.locatePeak(s.xRe[1], s.xIm[1], (int) Math.round(rx), (int) Math.round(ry));
+                residualX[patch] = d[0];
+                residualY[patch] = d[1];
+            }
+        };
+        if (workers == null) {
+            overlapBody.accept(0);
+        } else if (overlaps > 0) {
+            workers.run(overlapBody);
+        }
         for (int i = 0; i < count; i++) {
             double px = offsetX[i] + residualX[i];
             double py = offsetY[i] + residualY[i];
@@ -368,87 +510,91 @@ final class PatchCorrelator {
                 match[i] = 0;
             }
         }
-        moveToCentres(template, dx, dy, match);
+        fit(template.xInfluence, dx, match, rigidDx, fieldX);
+        fit(template.yInfluence, dy, match, rigidDy, fieldY);
     }
-
-    /** The patch window (Tukey over [0, len)) translated by {@code shift} px, at the pixel centres. */
-    private void shiftedTukey(double shift, int len, double[] out) {
-        double taper = this.taper;
-        double edge = taper / 2 * len;
-        for (int i = 0; i < len; i++) {
-            double u = i + 0.5 - shift;
-            double w;
-            if (u <= 0 || u >= len) {
-                w = 0;
-            } else {
-                double fromEdge = Math.min(u, len - u);
-                w = fromEdge >= edge ? 1 : 0.5 * (1 - Math.cos(Math.PI * fromEdge / edge));
-            }
-            out[i] = w;
-        }
-    }
-
-    /** Passes of {@link #moveToCentres}: each uses the derivatives of the previous one's field. */
-    private static final int CENTRING_PASSES = 3;
 
     /**
-     * Turns each trusted patch's shift, a weighted average of the field over the patch (see
-     * {@link #moments}), into the field at its centre: d(c) ≈ ŝ − ∇d·μ − ½·tr(H·M), with μ and M
-     * the weights' first and second moments about c, and the gradient ∇d and Hessian H of the
-     * field from neighbouring patches (central differences; at the grid's edges one-sided for ∇d,
-     * the neighbour's for H).
+     * Residual, px, beyond which a patch's second pass re-cuts its template window to the part in
+     * view (the translated window would otherwise lose more than this much of its support).
      */
-    private void moveToCentres(PatchTemplate t, double[] dx, double[] dy, double[] match) {
-        int nx = columns();
-        int ny = rows();
-        if (nx * ny < 2) {
-            return;
+    private static final double WINDOW_SLACK = 1.5;
+
+    /** Weight of the bending penalty against the patches' squared misfit (px²). */
+    private static final double BENDING = 1e-3;
+    /** Weight pulling every coefficient towards the rigid shift: only decides what no patch does. */
+    private static final double ANCHOR = 1e-6;
+
+    /**
+     * The field's spline coefficients c that best explain the trusted patches' shifts s:
+     * minimise Σ_i (s_i − a_i·c)² + {@value #BENDING}·|Bc|² + {@value #ANCHOR}·|c − rigid|², with a_i
+     * patch i's {@link #influence} and B the second differences of c along x, along y and across
+     * (a thin-plate bending energy). Solved by Cholesky on the normal equations (a few dozen
+     * unknowns). Untrusted patches do not take part; with none trusted the field is the rigid
+     * shift.
+     */
+    private void fit(double[][] influence, double[] shift, double[] match, double rigid, double[] out) {
+        int k = nodesX * nodesY;
+        double[] a = normal;
+        double[] b = rhs;
+        System.arraycopy(bending, 0, a, 0, k * k);
+        for (int i = 0; i < k; i++) {
+            a[i * k + i] += ANCHOR;
+            b[i] = ANCHOR * rigid;
         }
-        double[] measuredX = dx.clone();
-        double[] measuredY = dy.clone();
-        for (int pass = 0; pass < CENTRING_PASSES; pass++) {
-            double[] fx = dx.clone();
-            double[] fy = dy.clone();
-            for (int r = 0; r < ny; r++) {
-                for (int c = 0; c < nx; c++) {
-                    int i = r * nx + c;
-                    if (match[i] == 0) {
-                        continue;
-                    }
-                    dx[i] = measuredX[i] - taylorTerms(fx, r, c, t.xMoments, 5 * i);
-                    dy[i] = measuredY[i] - taylorTerms(fy, r, c, t.yMoments, 5 * i);
+        for (int p = 0; p < shift.length; p++) {
+            double[] row = influence[p];
+            if (match[p] == 0 || row == null) {
+                continue;
+            }
+            for (int i = 0; i < k; i++) {
+                double ri = row[i];
+                if (ri == 0) {
+                    continue;
+                }
+                b[i] += ri * shift[p];
+                int off = i * k;
+                for (int j = 0; j < k; j++) {
+                    a[off + j] += ri * row[j];
                 }
             }
         }
+        Cholesky.solve(a, b, k, out);
     }
 
-    /** ∇f·μ + ½·tr(H·M) at patch (r, c) of the grid f, with moments m[at …] = μx, μy, Mxx, Mxy, Myy. */
-    private double taylorTerms(double[] f, int r, int c, double[] m, int at) {
-        int nx = columns();
-        int ny = rows();
-        int cl = Math.max(0, c - 1);
-        int cr = Math.min(nx - 1, c + 1);
-        int ru = Math.max(0, r - 1);
-        int rd = Math.min(ny - 1, r + 1);
-        double spanX = centreX(cr) - centreX(cl);
-        double spanY = centreY(rd) - centreY(ru);
-        double gx = spanX > 0 ? (f[r * nx + cr] - f[r * nx + cl]) / spanX : 0;
-        double gy = spanY > 0 ? (f[rd * nx + c] - f[ru * nx + c]) / spanY : 0;
-        double hxx = 0;
-        if (nx >= 3) {
-            int k = Math.max(1, Math.min(nx - 2, c));
-            double step = 0.5 * (centreX(k + 1) - centreX(k - 1));
-            hxx = (f[r * nx + k + 1] - 2 * f[r * nx + k] + f[r * nx + k - 1]) / (step * step);
+    /** The bending penalty's normal matrix BᵀB, {@value #BENDING}-weighted, for the node grid. */
+    private static double[] bendingMatrix(int nx, int ny) {
+        int k = nx * ny;
+        double[] m = new double[k * k];
+        // Second differences along x and along y, and the mixed difference (counted twice).
+        for (int y = 0; y < ny; y++) {
+            for (int x = 0; x < nx; x++) {
+                if (x + 2 < nx) {
+                    addDifference(m, k, new int[] {y * nx + x, y * nx + x + 1, y * nx + x + 2}, new double[] {1, -2, 1}, 1);
+                }
+                if (y + 2 < ny) {
+                    addDifference(m, k, new int[] {y * nx + x, (y + 1) * nx + x, (y + 2) * nx + x},
+                            new double[] {1, -2, 1}, 1);
+                }
+                if (x + 1 < nx && y + 1 < ny) {
+                    addDifference(m, k, new int[] {y * nx + x, y * nx + x + 1, (y + 1) * nx + x, (y + 1) * nx + x + 1},
+                            new double[] {1, -1, -1, 1}, 2);
+                }
+            }
         }
-        double hyy = 0;
-        if (ny >= 3) {
-            int k = Math.max(1, Math.min(ny - 2, r));
-            double step = 0.5 * (centreY(k + 1) - centreY(k - 1));
-            hyy = (f[(k + 1) * nx + c] - 2 * f[k * nx + c] + f[(k - 1) * nx + c]) / (step * step);
+        for (int i = 0; i < m.length; i++) {
+            m[i] *= BENDING;
         }
-        double hxy = spanX > 0 && spanY > 0
-                ? (f[rd * nx + cr] - f[rd * nx + cl] - f[ru * nx + cr] + f[ru * nx + cl]) / (spanX * spanY) : 0;
-        return gx * m[at] + gy * m[at + 1] + 0.5 * (hxx * m[at + 2] + 2 * hxy * m[at + 3] + hyy * m[at + 4]);
+        return m;
+    }
+
+    /** m += weight·dᵀd for the difference d with coefficients c at nodes idx. */
+    private static void addDifference(double[] m, int k, int[] idx, double[] c, double weight) {
+        for (int i = 0; i < idx.length; i++) {
+            for (int j = 0; j < idx.length; j++) {
+                m[idx[i] * k + idx[j]] += weight * c[i] * c[j];
+            }
+        }
     }
 
     /** The whole-pixel offset of patch i's frame window: (ox, oy) kept inside the plane. */

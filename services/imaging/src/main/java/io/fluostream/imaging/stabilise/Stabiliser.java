@@ -15,8 +15,8 @@ import java.util.Map;
  *       {@link PhaseCorrelator} (windowed phase correlation, upsampled-DFT refinement).</li>
  *   <li>Confidence below {@code minConfidence}: the frame is flagged low-confidence and passed
  *       unregistered, or corrected with the last trusted correction ({@code lowConfidence} policy).</li>
- *   <li>Piecewise mode: each patch's shift is measured near the rigid one ({@link PatchCorrelator})
- *       and the patch grid becomes a smooth {@link DisplacementField}.</li>
+ *   <li>Piecewise mode: each patch's shift is measured near the rigid one and a smooth
+ *       {@link DisplacementField} fitted to them all ({@link PatchCorrelator}).</li>
  *   <li>The same shift ({@link ShiftResampler}) or field ({@link FieldResampler}) is applied to
  *       every channel at full resolution.</li>
  *   <li>Running-mean template: the registered frame is folded in ({@link StreamTemplate}); the
@@ -111,17 +111,11 @@ public final class Stabiliser implements AutoCloseable {
             double[] dx = new double[count];
             double[] dy = new double[count];
             double[] match = new double[count];
+            double[] fieldX = new double[pc.nodesX() * pc.nodesY()];
+            double[] fieldY = new double[fieldX.length];
             pc.estimate(prepared.patches(), plane, binned.dx(), binned.dy(), settings.maxPatchDeviationPx() / bin,
-                    settings.minPatchMatch(), dx, dy, match);
-            double[] cx = new double[pc.columns()];
-            double[] cy = new double[pc.rows()];
-            // Binned pixel k is centred on frame pixel bin·k + (bin − 1)/2; shifts scale by bin.
-            for (int c = 0; c < cx.length; c++) {
-                cx[c] = bin * pc.centreX(c) + 0.5 * (bin - 1);
-            }
-            for (int r = 0; r < cy.length; r++) {
-                cy[r] = bin * pc.centreY(r) + 0.5 * (bin - 1);
-            }
+                    settings.minPatchMatch(), dx, dy, match, fieldX, fieldY);
+            // Plane pixel k is centred on frame pixel bin·k + (bin − 1)/2; shifts scale by bin.
             for (int i = 0; i < count; i++) {
                 dx[i] *= bin;
                 dy[i] *= bin;
@@ -129,8 +123,14 @@ public final class Stabiliser implements AutoCloseable {
                     replaced++;
                 }
             }
+            for (int i = 0; i < fieldX.length; i++) {
+                fieldX[i] *= bin;
+                fieldY[i] *= bin;
+            }
             patches = count;
-            field = new DisplacementField(frame.height(), frame.width(), cx, cy, dx, dy, match);
+            field = DisplacementField.spline(frame.height(), frame.width(), pc.nodesX(), pc.nodesY(),
+                    bin * pc.nodeX0() + 0.5 * (bin - 1), bin * pc.nodeY0() + 0.5 * (bin - 1), bin * pc.nodeStepX(),
+                    bin * pc.nodeStepY(), fieldX, fieldY, pc.columns(), pc.rows(), dx, dy, match);
         }
 
         Registration.Correction correction;

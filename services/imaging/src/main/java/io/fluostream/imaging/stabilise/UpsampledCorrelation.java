@@ -60,6 +60,15 @@ final class UpsampledCorrelation {
      * {@code re/im} (FFT order, H×W). Returns {dx, dy} in a reused array.
      */
     double[] locatePeak(double[] re, double[] im, int dx0, int dy0) {
+        return locatePeak(re, im, dx0, dy0, false);
+    }
+
+    /**
+     * As {@link #locatePeak(double[], double[], int, int)}; with {@code coarseOnly} the fine grid is
+     * skipped (the parabola works on the coarse grid: ~0.02 px instead of ~0.002 px, for a first
+     * look at half the cost).
+     */
+    double[] locatePeak(double[] re, double[] im, int dx0, int dy0, boolean coarseOnly) {
         peak[0] = dx0;
         peak[1] = dy0;
         if (fine == 1) {
@@ -68,7 +77,7 @@ final class UpsampledCorrelation {
         double step = 1.0 / coarse;
         int half = halfCount(coarse, 1);
         int u = refineOnce(re, im, half, step);
-        if (fine > coarse) {
+        if (fine > coarse && !coarseOnly) {
             step = 1.0 / fine;
             half = halfCount(fine, coarse);
             u = refineOnce(re, im, half, step);

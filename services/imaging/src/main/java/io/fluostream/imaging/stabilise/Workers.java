@@ -21,7 +21,7 @@ import java.util.function.IntConsumer;
 public final class Workers implements AutoCloseable {
 
     /** How long a helper spins for the next phase before it parks, ns. */
-    private static final long SPIN_NS = 50_000;
+    private static final long SPIN_NS = 20_000;
 
     private final int count;
     private final Thread[] helpers;
@@ -101,8 +101,8 @@ public final class Workers implements AutoCloseable {
     }
 
     /**
-     * [start, end) of part p when {@code total} items are split into {@link #count()} near-equal
-     * runs, each a multiple of {@code grain} long (except the last): {@code {start, end}}.
+     * Start of part p when {@code total} items are split into {@code parts} near-equal runs, each a
+     * multiple of {@code grain} long (except the last).
      */
     public static int start(int part, int parts, int total, int grain) {
         long units = (total + grain - 1) / grain;

@@ -68,7 +68,7 @@ class PiecewiseTest {
 
     /**
      * A smooth deformation of up to ±2 px around a rigid (3.5, −2.5) px shift on 256 × 256:
-     * piecewise measured 0.15 px RMS over the whole field, edges included (rigid alone: 1.6 px); bound 0.2 px.
+     * piecewise measured 0.17 px RMS over the whole field, edges included (rigid alone: 1.6 px); bound 0.2 px.
      */
     @Test
     void recoversASmoothDeformation() {
@@ -110,7 +110,12 @@ class PiecewiseTest {
         assertTrue(after < 0.1 * before, "corrected frame differs by " + after + " (uncorrected " + before + ")");
     }
 
-    /** A purely rigid motion gives every patch the rigid shift, and the field is that shift everywhere. */
+    /**
+     * A purely rigid motion gives every patch the rigid shift (measured within 0.02 px; bound
+     * 0.03) and a field that is that shift: within 0.02 px more than 32 px from the edges (measured
+     * 0.012 px), within 0.05 px at the edges, where the field is extrapolated beyond the patches'
+     * weight (measured 0.042 px).
+     */
     @Test
     void rigidMotionGivesAUniformField() {
         int side = 192;
@@ -127,7 +132,14 @@ class PiecewiseTest {
                 assertEquals(4.45, field.patchDy(row, c), 0.03, "patch " + row + "," + c);
             }
         }
-        assertTrue(field.maxPatchDeviation(r.appliedDx(), r.appliedDy()) < 0.04);
+        for (int y = 0; y < side; y += 7) {
+            for (int x = 0; x < side; x += 7) {
+                boolean interior = Math.min(Math.min(x, y), Math.min(side - 1 - x, side - 1 - y)) > 32;
+                double tolerance = interior ? 0.02 : 0.05;
+                assertEquals(-6.3, field.dxAt(x, y), tolerance, "field at " + x + "," + y);
+                assertEquals(4.45, field.dyAt(x, y), tolerance, "field at " + x + "," + y);
+            }
+        }
     }
 
     /**
