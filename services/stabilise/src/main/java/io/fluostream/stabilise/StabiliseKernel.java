@@ -53,7 +53,8 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * <p><b>Threads</b>: one stream thread calls {@link #process}; each frame's work is split between
  * {@code threads} threads (2 by default; the calling thread is one of them). The control entry
  * points ({@link #installReference}, {@link #clearReference}, {@link #resetTemplate}) may be called
- * from any thread: they queue a command that the stream's next frame applies.
+ * from any thread, on every replica: they queue a command that the stream's next frame applies
+ * wherever the stream is processed (per stream only the latest reference command is kept).
  */
 @ApplicationScoped
 public class StabiliseKernel implements StageKernel {
@@ -188,7 +189,13 @@ public class StabiliseKernel implements StageKernel {
         if (streamId == null || streamId.isEmpty()) {
             throw new IllegalArgumentException("a stream id is required");
         }
-        pending.computeIfAbsent(streamId, k -> new ConcurrentLinkedQueue<>()).add(command);
+        Queue<Command> queue = pending.computeIfAbsent(streamId, k -> new ConcurrentLinkedQueue<>());
+        if (command instanceof InstallReference || command instanceof ClearReference) {
+            // Only the latest reference command counts: a replica that does not (yet) own the
+            // stream keeps one image for it, not every one ever sent.
+            queue.removeIf(c -> c instanceof InstallReference || c instanceof ClearReference);
+        }
+        queue.add(command);
     }
 
     @Override

@@ -96,6 +96,19 @@ class StabiliseKernelTest {
         assertEquals(model.driftY(100), out.figures().get("shift_y_px"), 0.06);
     }
 
+    /** Only the latest reference sent before a frame counts (a replica keeps one per stream). */
+    @Test
+    void theLatestReferenceWins() throws Exception {
+        parameters.set(Map.of("template", "reference"));
+        kernel.installReference(STREAM, model.frame(300).abundances());
+        kernel.clearReference(STREAM);
+        kernel.installReference(STREAM, model.frame(200).abundances());
+        StageOutput out = process(0, model.frame(0).abundances());
+        assertEquals(1.0, out.figures().get("template_user"));
+        assertEquals(-model.driftX(200), out.figures().get("shift_x_px"), 0.06);
+        assertEquals(-model.driftY(200), out.figures().get("shift_y_px"), 0.06);
+    }
+
     /** A reference that does not fit the frames is dropped with a note and a figure; frames go on. */
     @Test
     void referenceOfTheWrongShapeIsDroppedWithANote() throws Exception {

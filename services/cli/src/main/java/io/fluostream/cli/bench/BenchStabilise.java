@@ -38,7 +38,8 @@ import picocli.CommandLine.Option;
  * |estimated − true displacement|.
  *
  * <p><b>Speed</b>: estimate + resample of one-channel frames (a slowly drifting stream), wall
- * clock, with the stated thread count; the JSON also carries CPU time and the machine's load.
+ * clock, with the stated thread count; the JSON also carries CPU time (all threads, helpers'
+ * spin-waits included), one thread's throughput per CPU-second, and the machine's load.
  */
 @Command(name = "stabilise", mixinStandardHelpOptions = true,
         description = "Drift correction: accuracy against the simulator's truth and speed, beside an integer-pixel"
@@ -104,6 +105,10 @@ public final class BenchStabilise implements Callable<Integer> {
         json.put("baseline_mpix_s_512", baseline[0]);
         double[] piecewise512 = speed(speedSize, rigid.withMode(StabiliseSettings.Mode.PIECEWISE), threads);
         json.put("piecewise_mpix_s_512", piecewise512[0]);
+        // One thread, per second of its CPU time: what the code does per core, little affected by
+        // other load on the machine (wall-clock figures above are).
+        double[] rigidOne = speed(speedSize, rigid, 1);
+        double[] piecewiseOne = speed(speedSize, rigid.withMode(StabiliseSettings.Mode.PIECEWISE), 1);
 
         // Conditions and supporting figures.
         json.put("accuracy_size_px", size);
@@ -117,6 +122,9 @@ public final class BenchStabilise implements Callable<Integer> {
         json.put("rigid_cpu_ms_per_frame_2048", rigid2048[1]);
         json.put("piecewise_cpu_ms_per_frame_512", piecewise512[1]);
         json.put("baseline_threads", 1);
+        json.put("rigid_mpix_per_cpu_s_512_1thread", mpixPerCpuSecond(speedSize, rigidOne[1]));
+        json.put("piecewise_mpix_per_cpu_s_512_1thread", mpixPerCpuSecond(speedSize, piecewiseOne[1]));
+        json.put("baseline_mpix_per_cpu_s_512", mpixPerCpuSecond(speedSize, baseline[1]));
         json.put("available_processors", Runtime.getRuntime().availableProcessors());
         json.put("load_average", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
         json.put("quick", quick);
@@ -399,6 +407,10 @@ public final class BenchStabilise implements Callable<Integer> {
             }
         }
         return out;
+    }
+
+    private static double mpixPerCpuSecond(int side, double cpuMsPerFrame) {
+        return (double) side * side / (cpuMsPerFrame / 1e3) / 1e6;
     }
 
     private static double sq(double v) {

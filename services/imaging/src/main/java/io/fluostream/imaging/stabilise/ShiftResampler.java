@@ -15,9 +15,10 @@ import io.fluostream.imaging.Image;
  * linear combination of the samples around p. Along x it is applied as the spline's cardinal
  * kernel η(t − j) (η = the prefilter's inverse √3·(√3 − 2)^|k| convolved with the cubic
  * B-spline), which decays as 0.268^|k|: {@value #REACH} taps beyond the B-spline's four leave out
- * weights summing to less than 10⁻⁶. Along y the classical way is cheaper: the prefilter's
- * recursion down the columns, then four taps. Both passes are multiply-adds over whole rows held
- * as separate arrays ({@code float[y][x]}), the form the JIT turns into SIMD code.
+ * weights summing to less than 10⁻⁵ (below the quantum of a 16-bit camera at full scale). Along y
+ * the classical way is cheaper: the prefilter's recursion down the columns, then four taps. Both
+ * passes are multiply-adds over whole rows held as separate arrays ({@code float[y][x]}), the
+ * form the JIT turns into SIMD code.
  *
  * <p><b>Boundaries.</b> The image is extended by mirroring about its edge pixels. Output pixels
  * whose source p + d lies outside the sensor area — more than half a pixel beyond the outermost
@@ -31,7 +32,7 @@ import io.fluostream.imaging.Image;
 public final class ShiftResampler {
 
     /** Taps of the cardinal kernel kept on each side beyond the B-spline's own support. */
-    static final int REACH = 9;
+    static final int REACH = 7;
     /** Taps per axis: offsets j in [−REACH − 1, REACH + 2] from floor(p + d). */
     private static final int TAPS = 2 * REACH + 4;
 
