@@ -41,10 +41,12 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * <p><b>Per-frame figures</b> ({@code stabilise.*}): {@code shift_x_px}, {@code shift_y_px} (the
  * measured rigid drift: where the template's content appears in this frame), {@code shift_px},
  * {@code confidence}, {@code low_confidence} (1 when below {@code min_confidence}),
- * {@code registered} (1 when a correction was applied), {@code applied_shift_x_px},
- * {@code applied_shift_y_px}, {@code template_sequence}, {@code template_user}; piecewise also
- * {@code patches}, {@code patches_replaced}, {@code patch_shift_max_px} and
- * {@code patch_shift_mean_px} (patch shifts' distance from the rigid shift), and with
+ * {@code registered} (1 when the output is on the template's grid: corrected, or the template
+ * frame itself), {@code applied_shift_x_px}, {@code applied_shift_y_px}, {@code template_sequence},
+ * {@code template_user} (1 when registered to a user reference), {@code user_reference_rejected}
+ * (on the frame that dropped a reference that did not fit); piecewise also {@code patches},
+ * {@code patches_replaced}, {@code patch_shift_max_px} and {@code patch_shift_mean_px} (patch
+ * shifts' distance from the rigid shift), and with
  * {@code field_planes} the field itself as planes {@code field_x_px}, {@code field_y_px}.
  * A low-confidence frame (blank, featureless, unrelated to the template) is never silently
  * mis-registered: it is flagged and passed as acquired ({@code low_confidence = pass}) or
