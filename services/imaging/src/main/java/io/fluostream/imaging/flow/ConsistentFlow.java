@@ -78,6 +78,7 @@ public final class ConsistentFlow implements AutoCloseable {
     private final PyramidalFlow backwardFlow;
     private final NormalisedMedianTest medianTest;
     private final ExecutorService helper;
+    private final FlowRefiner refiner;
 
     private int height;
     private int width;
@@ -91,6 +92,14 @@ public final class ConsistentFlow implements AutoCloseable {
 
     /** An estimator with these settings using up to {@code threads} threads (1 = the caller's only). */
     public ConsistentFlow(Settings settings, int threads) {
+        this(settings, threads, null);
+    }
+
+    /**
+     * As {@link #ConsistentFlow(Settings, int)}, with a second stage applied to both directions
+     * before they are checked (null = none).
+     */
+    public ConsistentFlow(Settings settings, int threads, FlowRefiner refiner) {
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         }
@@ -99,6 +108,7 @@ public final class ConsistentFlow implements AutoCloseable {
         this.forwardFlow = new PyramidalFlow(settings.flow());
         this.backwardFlow = new PyramidalFlow(settings.flow());
         this.medianTest = new NormalisedMedianTest(settings.outliers());
+        this.refiner = refiner;
         this.helper = threads == 1 ? null : Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "flow-helper");
             t.setDaemon(true);
@@ -112,6 +122,11 @@ public final class ConsistentFlow implements AutoCloseable {
 
     public int threads() {
         return threads;
+    }
+
+    /** The second stage, if any. */
+    public java.util.Optional<FlowRefiner> refiner() {
+        return java.util.Optional.ofNullable(refiner);
     }
 
     /** Estimates flow, confidence and outliers into a new {@link FlowEstimate}. */
@@ -154,6 +169,9 @@ public final class ConsistentFlow implements AutoCloseable {
             forwardFlow.estimate(previousPyramid, nextPyramid, out.field());
             forwardFlow.textureSupport(support);
         }, () -> backwardFlow.estimate(nextPyramid, previousPyramid, out.backward()));
+        if (refiner != null) {
+            refiner.refine(previous, next, out.field(), out.backward());
+        }
         int half = h / 2;
         both(() -> check(out, 0, half), () -> check(out, half, h));
         if (lastNext.length != next.data().length) {

@@ -61,6 +61,10 @@ public final class NormalisedMedianTest {
             return new Settings(spacingPx, epsilonPx, threshold, v);
         }
 
+        public Settings withThreshold(double v) {
+            return new Settings(spacingPx, epsilonPx, v, gridPx);
+        }
+
         public Settings withSpacingPx(int v) {
             return new Settings(v, epsilonPx, threshold, gridPx);
         }

@@ -1,0 +1,166 @@
+package io.fluostream.learning.flow;
+
+import io.fluostream.imaging.Image;
+import io.fluostream.imaging.flow.FlowField;
+import io.fluostream.imaging.flow.SignalMask;
+import io.fluostream.imaging.flow.Warp;
+import java.util.Arrays;
+
+/**
+ * What the learned estimator's network sees and how its answer returns to full resolution; the
+ * same code serves training and inference, so the two cannot drift apart.
+ *
+ * <p>Input planes, each averaged over {@value #POOL}×{@value #POOL} pixels (a quarter of the
+ * resolution, {@code ceil(H/4) × ceil(W/4)}):
+ * frame t−1 and frame t warped back by the pyramidal estimate (bilinear), both divided by the
+ * 99th percentile of frame t−1 (so intensity scale and photon level do not change the input's
+ * range), their difference, and the estimate's u and v divided by {@value #FLOW_SCALE}. A
+ * quarter of the resolution: the pyramidal estimate's errors are smooth over tens of pixels,
+ * averaging 16 pixels quarters the Poisson noise, and the network costs 1/16 of what it would at
+ * full resolution (it must train on two CPU cores in minutes).
+ *
+ * <p>Pooled pixel {@code (i, j)} covers full-resolution pixels {@code 4i..4i+3} ×
+ * {@code 4j..4j+3}: its centre is {@code (4i + 1.5, 4j + 1.5)}; the residual is interpolated back
+ * bilinearly about those centres.
+ */
+final class RefinerInputs {
+
+    /** Input channels. */
+    static final int CHANNELS = 5;
+    /** Side of the square of full-resolution pixels one input pixel averages. */
+    static final int POOL = 4;
+    /** Flow inputs are divided by this (px) to be of order 1. */
+    static final float FLOW_SCALE = 4f;
+    /** Offset of a pooled pixel's centre from its first full-resolution pixel. */
+    private static final float CENTRE = (POOL - 1) / 2f;
+    /** Percentile of frame t−1 that the frames are divided by. */
+    static final double SCALE_PERCENTILE = 99.0;
+
+    private RefinerInputs() {
+    }
+
+    /** Pooled size of a full-resolution side of {@code n} px. */
+    static int pooled(int n) {
+        return (n + POOL - 1) / POOL;
+    }
+
+    /** The {@value #CHANNELS} input planes, pooled. */
+    static Image build(Image previous, Image next, FlowField estimate) {
+        int h = previous.height();
+        int w = previous.width();
+        Image warped = Warp.bilinear(next, estimate);
+        float scale = (float) (1.0 / intensityScale(previous));
+        int h2 = pooled(h);
+        int w2 = pooled(w);
+        int m = h2 * w2;
+        Image out = new Image(CHANNELS, h2, w2);
+        float[] o = out.data();
+        pool(previous.data(), 0, h, w, o, 0, scale);
+        pool(warped.data(), 0, h, w, o, m, scale);
+        for (int i = 0; i < m; i++) {
+            o[2 * m + i] = o[m + i] - o[i];
+        }
+        float[] f = estimate.asImage().data();
+        pool(f, 0, h, w, o, 3 * m, 1f / FLOW_SCALE);
+        pool(f, h * w, h, w, o, 4 * m, 1f / FLOW_SCALE);
+        return out;
+    }
+
+    /** The residual {@code truth − estimate}, pooled ({@code 2 × h2 × w2}, px). */
+    static Image residual(FlowField truth, FlowField estimate) {
+        int h = truth.height();
+        int w = truth.width();
+        int n = h * w;
+        float[] t = truth.asImage().data();
+        float[] e = estimate.asImage().data();
+        float[] r = new float[2 * n];
+        for (int i = 0; i < 2 * n; i++) {
+            r[i] = t[i] - e[i];
+        }
+        int m = pooled(h) * pooled(w);
+        Image out = new Image(2, pooled(h), pooled(w));
+        pool(r, 0, h, w, out.data(), 0, 1f);
+        pool(r, n, h, w, out.data(), m, 1f);
+        return out;
+    }
+
+    /** The fraction of each pooled cell's pixels in the mask ({@code 1 × h2 × w2}). */
+    static Image mask(SignalMask mask) {
+        int h = mask.height();
+        int w = mask.width();
+        float[] in = new float[h * w];
+        for (int i = 0; i < in.length; i++) {
+            in[i] = mask.contains(i) ? 1f : 0f;
+        }
+        Image out = new Image(1, pooled(h), pooled(w));
+        pool(in, 0, h, w, out.data(), 0, 1f);
+        return out;
+    }
+
+    /**
+     * Adds a pooled residual ({@code 2 × ceil(H/4) × ceil(W/4)}, px) to {@code field},
+     * interpolated bilinearly about the pooled pixel centres (clamped at the edges).
+     */
+    static void addResidual(float[] residual, FlowField field) {
+        int h = field.height();
+        int w = field.width();
+        int n = h * w;
+        int h2 = pooled(h);
+        int w2 = pooled(w);
+        int m = h2 * w2;
+        float[] f = field.asImage().data();
+        for (int y = 0; y < h; y++) {
+            float cy = Math.min(Math.max((y - CENTRE) / POOL, 0f), h2 - 1);
+            int y0 = Math.min((int) cy, Math.max(h2 - 2, 0));
+            int y1 = Math.min(y0 + 1, h2 - 1);
+            float fy = cy - y0;
+            for (int x = 0; x < w; x++) {
+                float cx = Math.min(Math.max((x - CENTRE) / POOL, 0f), w2 - 1);
+                int x0 = Math.min((int) cx, Math.max(w2 - 2, 0));
+                int x1 = Math.min(x0 + 1, w2 - 1);
+                float fx = cx - x0;
+                for (int c = 0; c < 2; c++) {
+                    int o = c * m;
+                    float top = residual[o + y0 * w2 + x0] * (1 - fx) + residual[o + y0 * w2 + x1] * fx;
+                    float bottom = residual[o + y1 * w2 + x0] * (1 - fx) + residual[o + y1 * w2 + x1] * fx;
+                    f[c * n + y * w + x] += top * (1 - fy) + bottom * fy;
+                }
+            }
+        }
+    }
+
+    /**
+     * The {@value #SCALE_PERCENTILE}th percentile of a frame (from every 3rd pixel), or 1 when that
+     * is not positive (a dark frame: the inputs are then its raw values).
+     */
+    static double intensityScale(Image frame) {
+        float[] d = frame.data();
+        int step = d.length > 3000 ? 3 : 1;
+        float[] sample = new float[(d.length + step - 1) / step];
+        for (int i = 0, k = 0; i < d.length; i += step, k++) {
+            sample[k] = d[i];
+        }
+        Arrays.sort(sample);
+        double p = sample[Math.min(sample.length - 1, (int) Math.floor(SCALE_PERCENTILE / 100.0 * sample.length))];
+        return p > 0 && Double.isFinite(p) ? p : 1.0;
+    }
+
+    /** {@value #POOL}×{@value #POOL} average of the plane at {@code from} into the pooled plane at {@code to}, times {@code scale}. */
+    private static void pool(float[] src, int from, int h, int w, float[] dst, int to, float scale) {
+        int h2 = pooled(h);
+        int w2 = pooled(w);
+        float norm = scale / (POOL * POOL);
+        for (int i = 0; i < h2; i++) {
+            for (int j = 0; j < w2; j++) {
+                float s = 0;
+                for (int dy = 0; dy < POOL; dy++) {
+                    int row = from + Math.min(POOL * i + dy, h - 1) * w;
+                    for (int dx = 0; dx < POOL; dx++) {
+                        s += src[row + Math.min(POOL * j + dx, w - 1)];
+                    }
+                }
+                dst[to + i * w2 + j] = norm * s;
+            }
+        }
+    }
+}
