@@ -19,10 +19,13 @@ import io.fluostream.stage.ParameterValues;
 import io.fluostream.stage.StageKernel;
 import io.fluostream.stage.StageOutput;
 import io.fluostream.stage.StreamMemory;
+import io.quarkus.runtime.StartupEvent;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
 import java.util.List;
 import java.util.Optional;
+import org.eclipse.microprofile.config.ConfigProvider;
 
 /**
  * Flow stage: dense optical flow between consecutive registered frames of each stream
@@ -100,7 +103,7 @@ public class FlowKernel implements StageKernel {
                 Parameter.integer("finest_level", 0, 3, d.finestLevel(),
                         "finest pyramid level computed (0 = full resolution, 1 = half: smooth flow loses nothing, 4x faster)"),
                 Parameter.number("consistency_px", 0.05, 10, c.consistencyPx(), "px",
-                        "forward-backward round-trip error at which confidence falls to 0.61"),
+                        "forward-backward round-trip error at which confidence falls to 2/3"),
                 Parameter.integer("outlier_spacing_px", 1, 64, o.spacingPx(),
                         "distance of the neighbours in the normalised median test (about the window)"),
                 Parameter.number("outlier_threshold", 0.5, 20, o.threshold(), "",
@@ -227,6 +230,18 @@ public class FlowKernel implements StageKernel {
             flowMethod = refiner == null ? "pyramidal-lk+fb" : refiner.name();
         }
         return flow;
+    }
+
+    /**
+     * Loads the learned model when the service starts with {@code fluostream.flow.method=learned},
+     * so the first frame does not wait for it (and a missing engine shows in the log at once).
+     */
+    void onStart(@Observes StartupEvent event) {
+        boolean learned = ConfigProvider.getConfig().getOptionalValue("fluostream.flow.method", String.class)
+                .map(LEARNED::equals).orElse(false);
+        if (learned) {
+            model.get();
+        }
     }
 
     @PreDestroy

@@ -16,8 +16,14 @@ final class FlowBatches {
     private final List<FlowTrainingSet.Example> examples;
     private final int crop;
     private final SplittableRandom rng;
+    private final boolean augment;
 
     FlowBatches(List<FlowTrainingSet.Example> examples, int crop, long seed) {
+        this(examples, crop, seed, true);
+    }
+
+    /** As above; {@code augment = false} keeps every crop as it is (no mirrors or transposes). */
+    FlowBatches(List<FlowTrainingSet.Example> examples, int crop, long seed, boolean augment) {
         if (examples.isEmpty()) {
             throw new IllegalArgumentException("no training examples");
         }
@@ -30,6 +36,7 @@ final class FlowBatches {
         this.examples = examples;
         this.crop = crop;
         this.rng = new SplittableRandom(seed);
+        this.augment = augment;
     }
 
     /** [input B×5×c×c], and labels [residual B×2×c×c, weight B×1×c×c]: data first, then labels. */
@@ -45,9 +52,9 @@ final class FlowBatches {
             int w = e.input().width();
             int top = rng.nextInt(h - c + 1);
             int left = rng.nextInt(w - c + 1);
-            boolean mirrorX = rng.nextBoolean();
-            boolean mirrorY = rng.nextBoolean();
-            boolean transpose = rng.nextBoolean();
+            boolean mirrorX = augment && rng.nextBoolean();
+            boolean mirrorY = augment && rng.nextBoolean();
+            boolean transpose = augment && rng.nextBoolean();
             float[] in = e.input().data();
             float[] res = e.residual().data();
             float[] wt = e.weight().data();
@@ -69,28 +76,37 @@ final class FlowBatches {
                     x[xb + dst] = in[src];
                     x[xb + plane + dst] = in[n + src];
                     x[xb + 2 * plane + dst] = in[2 * n + src];
-                    float u = in[3 * n + src];
-                    float v = in[4 * n + src];
+                    // Flow-like channel pairs (u, v) at 3, 5, 7: mirrors negate, a transpose swaps.
+                    for (int pairStart = 3; pairStart < RefinerInputs.CHANNELS; pairStart += 2) {
+                        float u = in[pairStart * n + src];
+                        float v = in[(pairStart + 1) * n + src];
+                        if (mirrorX) {
+                            u = -u;
+                        }
+                        if (mirrorY) {
+                            v = -v;
+                        }
+                        if (transpose) {
+                            float t = u;
+                            u = v;
+                            v = t;
+                        }
+                        x[xb + pairStart * plane + dst] = u;
+                        x[xb + (pairStart + 1) * plane + dst] = v;
+                    }
                     float ru = res[src];
                     float rv = res[n + src];
                     if (mirrorX) {
-                        u = -u;
                         ru = -ru;
                     }
                     if (mirrorY) {
-                        v = -v;
                         rv = -rv;
                     }
                     if (transpose) {
-                        float t = u;
-                        u = v;
-                        v = t;
-                        t = ru;
+                        float t = ru;
                         ru = rv;
                         rv = t;
                     }
-                    x[xb + 3 * plane + dst] = u;
-                    x[xb + 4 * plane + dst] = v;
                     y[b * 2 * plane + dst] = ru;
                     y[b * 2 * plane + plane + dst] = rv;
                     m[b * plane + dst] = wt[src];

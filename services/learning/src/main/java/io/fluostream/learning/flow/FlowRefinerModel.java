@@ -48,9 +48,14 @@ final class FlowRefinerModel {
     /** A network read from {@code in}, its parameters in {@code manager}. */
     static Loaded read(InputStream in, NDManager manager) throws IOException {
         DataInputStream data = new DataInputStream(in);
-        String magic = data.readUTF();
+        String magic;
+        try {
+            magic = data.readUTF();
+        } catch (IOException e) {
+            magic = "";
+        }
         if (!MAGIC.equals(magic)) {
-            throw new IOException("not a flow-refiner model file (starts with '" + magic + "'); retrain one with "
+            throw new IOException("not a flow-refiner model file (no '" + MAGIC + "' header); retrain one with "
                     + TrainFlowRefiner.class.getName());
         }
         int format = data.readInt();

@@ -7,18 +7,21 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import ai.djl.nn.Block;
 import ai.djl.nn.LambdaBlock;
+import ai.djl.nn.Parameter;
 import ai.djl.nn.ParallelBlock;
 import ai.djl.nn.SequentialBlock;
 import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.nn.pooling.Pool;
+import ai.djl.training.initializer.Initializer;
 import java.util.List;
 
 /**
  * The learned flow estimator's network: a compact U-Net on pooled planes that predicts
  * the residual between the true flow and the pyramidal estimate.
  *
- * <p>Input {@code B × 5 × H × W} ({@link RefinerInputs}: frame t−1, frame t warped back by the
- * estimate, their difference, and the estimate's u and v), output {@code B × 2 × H × W}: the
+ * <p>Input {@code B × 9 × H × W} ({@link RefinerInputs}: frame t−1, frame t warped back by the
+ * estimate, their difference, the estimate's u and v, and what two wide smoothings would change
+ * in it), output {@code B × 2 × H × W}: the
  * residual flow in full-resolution pixels per frame. H and W must be multiples of
  * {@value #MULTIPLE} (three 2× poolings).
  *
@@ -46,6 +49,16 @@ public final class FlowRefinerNet {
         return new SequentialBlock()
                 .add(scale(0, width))
                 .add(Conv2d.builder().setKernelShape(new Shape(1, 1)).setFilters(2).build());
+    }
+
+    /**
+     * Starts the output layer at zero, so that an untrained network leaves the pyramidal estimate
+     * as it is and training only moves away from it where that pays. Call after the trainer is
+     * made (its default initialiser would override this) and before it initialises the block.
+     */
+    static void zeroOutput(Block network) {
+        Block head = network.getChildren().get(network.getChildren().size() - 1).getValue();
+        head.setInitializer(Initializer.ZEROS, Parameter.Type.WEIGHT);
     }
 
     /** The U-Net below and including scale k. */

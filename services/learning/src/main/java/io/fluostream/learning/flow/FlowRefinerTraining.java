@@ -1,6 +1,7 @@
 package io.fluostream.learning.flow;
 
 import ai.djl.Model;
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -28,8 +29,9 @@ final class FlowRefinerTraining {
      * @param steps        optimiser steps
      * @param learningRate initial Adam learning rate (decays to 1/20 of it)
      * @param seed         fixes the crops and the initial weights' draw order
+     * @param augment      mirror and transpose crops at random (off only for tests)
      */
-    record Settings(int width, int crop, int batch, int steps, float learningRate, long seed) {
+    record Settings(int width, int crop, int batch, int steps, float learningRate, long seed, boolean augment) {
 
         Settings {
             if (crop < FlowRefinerNet.MULTIPLE || crop % FlowRefinerNet.MULTIPLE != 0) {
@@ -60,7 +62,9 @@ final class FlowRefinerTraining {
 
     static Result train(List<FlowTrainingSet.Example> examples, Settings settings, String version, String description,
                         Consumer<String> progress) {
-        FlowBatches batches = new FlowBatches(examples, settings.crop(), settings.seed());
+        FlowBatches batches = new FlowBatches(examples, settings.crop(), settings.seed(), settings.augment());
+        // The initial weights come from the engine's generator: seeded, a run can be repeated.
+        Engine.getInstance().setRandomSeed((int) settings.seed());
         Block block = FlowRefinerNet.build(settings.width());
         double[] losses = new double[settings.steps()];
         try (Model model = Model.newInstance("flow-refiner")) {
@@ -70,6 +74,7 @@ final class FlowRefinerTraining {
             DefaultTrainingConfig config = new DefaultTrainingConfig(new MaskedEndpointError())
                     .optOptimizer(Optimizer.adam().optLearningRateTracker(rate).build());
             try (Trainer trainer = model.newTrainer(config)) {
+                FlowRefinerNet.zeroOutput(block);
                 trainer.initialize(new Shape(settings.batch(), RefinerInputs.CHANNELS, settings.crop(), settings.crop()));
                 for (int step = 0; step < settings.steps(); step++) {
                     try (NDManager scope = trainer.getManager().newSubManager()) {

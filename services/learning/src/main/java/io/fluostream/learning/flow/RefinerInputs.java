@@ -14,7 +14,12 @@ import java.util.Arrays;
  * resolution, {@code ceil(H/4) × ceil(W/4)}):
  * frame t−1 and frame t warped back by the pyramidal estimate (bilinear), both divided by the
  * 99th percentile of frame t−1 (so intensity scale and photon level do not change the input's
- * range), their difference, and the estimate's u and v divided by {@value #FLOW_SCALE}. A
+ * range), their difference, the estimate's u and v divided by {@value #FLOW_SCALE}, and for
+ * two wide Gaussians ({@link #SMOOTHING_SIGMAS}, pooled px) what smoothing the estimate with them
+ * would change ({@code G_σ * f − f}, u and v, also divided by {@value #FLOW_SCALE}). The last
+ * are there because the most a network can learn cheaply is how much to smooth: at low light
+ * with little motion far wider smoothing than the pyramidal window pays, with large motion it
+ * costs accuracy, and the network sees both the motion and the noise. A
  * quarter of the resolution: the pyramidal estimate's errors are smooth over tens of pixels,
  * averaging 16 pixels quarters the Poisson noise, and the network costs 1/16 of what it would at
  * full resolution (it must train on two CPU cores in minutes).
@@ -26,7 +31,9 @@ import java.util.Arrays;
 final class RefinerInputs {
 
     /** Input channels. */
-    static final int CHANNELS = 5;
+    static final int CHANNELS = 9;
+    /** σ of the smoothed-estimate channels, pooled px (32 and 64 full-resolution px). */
+    static final double[] SMOOTHING_SIGMAS = {8, 16};
     /** Side of the square of full-resolution pixels one input pixel averages. */
     static final int POOL = 4;
     /** Flow inputs are divided by this (px) to be of order 1. */
@@ -63,6 +70,16 @@ final class RefinerInputs {
         float[] f = estimate.asImage().data();
         pool(f, 0, h, w, o, 3 * m, 1f / FLOW_SCALE);
         pool(f, h * w, h, w, o, 4 * m, 1f / FLOW_SCALE);
+        for (int k = 0; k < SMOOTHING_SIGMAS.length; k++) {
+            for (int c = 0; c < 2; c++) {
+                int from = (3 + c) * m;
+                int to = (5 + 2 * k + c) * m;
+                gaussian(o, from, h2, w2, SMOOTHING_SIGMAS[k], o, to);
+                for (int i = 0; i < m; i++) {
+                    o[to + i] -= o[from + i];
+                }
+            }
+        }
         return out;
     }
 
@@ -125,6 +142,41 @@ final class RefinerInputs {
                     float bottom = residual[o + y1 * w2 + x0] * (1 - fx) + residual[o + y1 * w2 + x1] * fx;
                     f[c * n + y * w + x] += top * (1 - fy) + bottom * fy;
                 }
+            }
+        }
+    }
+
+    /**
+     * Gaussian blur (σ px, kernel to 3σ renormalised, edges replicated) of the {@code h × w}
+     * plane at {@code from} in {@code src} into the plane at {@code to} in {@code dst}.
+     */
+    static void gaussian(float[] src, int from, int h, int w, double sigma, float[] dst, int to) {
+        int r = (int) Math.ceil(3 * sigma);
+        float[] k = new float[2 * r + 1];
+        double sum = 0;
+        for (int j = -r; j <= r; j++) {
+            sum += Math.exp(-0.5 * j * j / (sigma * sigma));
+        }
+        for (int j = -r; j <= r; j++) {
+            k[j + r] = (float) (Math.exp(-0.5 * j * j / (sigma * sigma)) / sum);
+        }
+        float[] tmp = new float[h * w];
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                float acc = 0;
+                for (int j = -r; j <= r; j++) {
+                    acc += k[j + r] * src[from + Math.min(Math.max(y + j, 0), h - 1) * w + x];
+                }
+                tmp[y * w + x] = acc;
+            }
+        }
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                float acc = 0;
+                for (int j = -r; j <= r; j++) {
+                    acc += k[j + r] * tmp[y * w + Math.min(Math.max(x + j, 0), w - 1)];
+                }
+                dst[to + y * w + x] = acc;
             }
         }
     }

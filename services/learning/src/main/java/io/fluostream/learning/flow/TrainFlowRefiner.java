@@ -44,6 +44,7 @@ public final class TrainFlowRefiner {
         int width = 16;
         int crop = 48;
         int batch = 8;
+        float learningRate = 3e-3f;
         for (int i = 0; i < args.length; i++) {
             String value = i + 1 < args.length ? args[i + 1] : null;
             switch (args[i]) {
@@ -55,8 +56,9 @@ public final class TrainFlowRefiner {
                 case "--width" -> width = Integer.parseInt(require(args[i], value));
                 case "--crop" -> crop = Integer.parseInt(require(args[i], value));
                 case "--batch" -> batch = Integer.parseInt(require(args[i], value));
+                case "--lr" -> learningRate = Float.parseFloat(require(args[i], value));
                 default -> throw new IllegalArgumentException("unknown option " + args[i]
-                        + "; options: --out FILE --streams N --pairs N --steps N --threads N --width N --crop N --batch N");
+                        + "; options: --out FILE --streams N --pairs N --steps N --threads N --width N --crop N --batch N --lr X");
             }
             i++;
         }
@@ -68,7 +70,7 @@ public final class TrainFlowRefiner {
         List<FlowTrainingSet.Example> training = FlowTrainingSet.simulate(streams, pairs, 256, 1,
                 SimulatedFlowPair.Input.RAW, System.out::println);
         System.out.printf(Locale.ROOT, "training set: %d pairs in %.0f s%n", training.size(), seconds(start));
-        FlowRefinerTraining.Settings settings = new FlowRefinerTraining.Settings(width, crop, batch, steps, 2e-3f, 7);
+        FlowRefinerTraining.Settings settings = new FlowRefinerTraining.Settings(width, crop, batch, steps, learningRate, 7, true);
         String version = "flow-refiner-w" + width + "-" + LocalDate.now();
         String description = String.format(Locale.ROOT,
                 "U-Net width %d on the pyramidal (low-light) estimate; %d simulated 256x256 pairs (raw offset-free,"
