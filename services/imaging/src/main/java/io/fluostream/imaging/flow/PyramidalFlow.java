@@ -108,12 +108,14 @@ public final class PyramidalFlow implements OpticalFlow {
         /**
          * For low-light streams of smooth tissue motion (the flow stage's defaults): a 16 px window
          * and 8 px smoothing (full-resolution px), the flow computed at half resolution (finest
-         * level 1) and interpolated back. Chosen on simulated 256×256 streams with 1–10 px/frame
-         * motion at 5–100 e⁻ (see {@code ./fluostream bench flow}): against σ = 10/16 px at full
-         * resolution, the endpoint error falls by 10–30% at every light level and the cost by ~5×.
+         * level 1) and interpolated back, 0.5 px pre-smoothing. Chosen on simulated 256×256
+         * streams with 1–10 px/frame motion at 5–100 e⁻ (see {@code ./fluostream bench flow}):
+         * against σ = 10/16 px at full resolution, the endpoint error falls by 10–30% at every
+         * light level and the cost by ~5×; 0.5 px pre-smoothing beat 1 px by ~5% at 5–20 e⁻ (the
+         * reduction to half resolution already averages the noise; more blur only costs texture).
          */
         public static Settings lowLight() {
-            return new Settings(4, 16.0, 3, 0.01, 8.0, 1.0, 1);
+            return new Settings(4, 16.0, 3, 0.01, 8.0, 0.5, 1);
         }
 
         public Settings withLevels(int v) {

@@ -15,7 +15,7 @@ import java.util.Arrays;
  * frame t−1 and frame t warped back by the pyramidal estimate (bilinear), both divided by the
  * 99th percentile of frame t−1 (so intensity scale and photon level do not change the input's
  * range), their difference, the estimate's u and v divided by {@value #FLOW_SCALE}, and for
- * two wide Gaussians ({@link #SMOOTHING_SIGMAS}, pooled px) what smoothing the estimate with them
+ * three wide Gaussians ({@link #SMOOTHING_SIGMAS}, pooled px) what smoothing the estimate with them
  * would change ({@code G_σ * f − f}, u and v, also divided by {@value #FLOW_SCALE}). The last
  * are there because the most a network can learn cheaply is how much to smooth: at low light
  * with little motion far wider smoothing than the pyramidal window pays, with large motion it
@@ -31,9 +31,11 @@ import java.util.Arrays;
 final class RefinerInputs {
 
     /** Input channels. */
-    static final int CHANNELS = 9;
-    /** σ of the smoothed-estimate channels, pooled px (32 and 64 full-resolution px). */
-    static final double[] SMOOTHING_SIGMAS = {8, 16};
+    static final int CHANNELS = 11;
+    /** σ of the smoothed-estimate channels, pooled px (16, 32 and 64 full-resolution px). */
+    static final double[] SMOOTHING_SIGMAS = {4, 8, 16};
+    /** Index of the first smoothed-estimate channel (then u, v for each σ). */
+    static final int FIRST_SMOOTHING = 5;
     /** Side of the square of full-resolution pixels one input pixel averages. */
     static final int POOL = 4;
     /** Flow inputs are divided by this (px) to be of order 1. */

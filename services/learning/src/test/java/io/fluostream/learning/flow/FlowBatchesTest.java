@@ -14,11 +14,11 @@ import org.junit.jupiter.api.Test;
 /** {@link FlowBatches}: mirrors and transposes move the flow components with the image. */
 class FlowBatchesTest {
 
-    /** Every pixel: estimate (1, 2), smoothing changes (0.1, 0.2) and (0.3, 0.4), residual (0.5, −0.25). */
+    /** Every pixel: estimate (1, 2), smoothing changes (0.1, 0.2), (0.3, 0.4), (0.7, 0.8), residual (0.5, −0.25). */
     private static FlowTrainingSet.Example uniform(int size) {
         int m = size * size;
         Image in = new Image(RefinerInputs.CHANNELS, size, size);
-        float[] pairs = {1, 2, 0.1f, 0.2f, 0.3f, 0.4f};
+        float[] pairs = {1, 2, 0.1f, 0.2f, 0.3f, 0.4f, 0.7f, 0.8f};
         for (int c = 3; c < RefinerInputs.CHANNELS; c++) {
             Arrays.fill(in.data(), c * m, (c + 1) * m, pairs[c - 3]);
         }
@@ -52,12 +52,14 @@ class FlowBatchesTest {
                     float sy = (transposed ? u : v) / 2;
                     sawTranspose |= transposed;
                     sawMirror |= sx < 0 || sy < 0;
-                    float[][] expected = {{0.1f * sx, 0.2f * sy}, {0.3f * sx, 0.4f * sy}, {0.5f * sx, -0.25f * sy}};
+                    float[][] expected = {{0.1f * sx, 0.2f * sy}, {0.3f * sx, 0.4f * sy}, {0.7f * sx, 0.8f * sy},
+                        {0.5f * sx, -0.25f * sy}};
                     float[][] actual = {
                         {x[xb + 5 * plane], x[xb + 6 * plane]},
                         {x[xb + 7 * plane], x[xb + 8 * plane]},
+                        {x[xb + 9 * plane], x[xb + 10 * plane]},
                         {y[b * 2 * plane], y[b * 2 * plane + plane]}};
-                    for (int p = 0; p < 3; p++) {
+                    for (int p = 0; p < expected.length; p++) {
                         float eu = transposed ? expected[p][1] : expected[p][0];
                         float ev = transposed ? expected[p][0] : expected[p][1];
                         assertEquals(eu, actual[p][0], 1e-7f, "pair " + p + " u, sample " + seen);
