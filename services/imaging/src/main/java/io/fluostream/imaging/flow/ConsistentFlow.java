@@ -225,7 +225,8 @@ public final class ConsistentFlow implements AutoCloseable {
                 float eu = fu + bu;
                 float ev = fv + bv;
                 float tauSq = tau0Sq + RELATIVE_TOLERANCE_SQ * (fu * fu + fv * fv + bu * bu + bv * bv);
-                conf[i] = s[i] / (1f + 0.5f * (eu * eu + ev * ev) / tauSq);
+                // s / (1 + e²/2τ²) with one division
+                conf[i] = s[i] * tauSq / (tauSq + 0.5f * (eu * eu + ev * ev));
             }
         }
     }

@@ -162,23 +162,35 @@ final class RefinerInputs {
         for (int j = -r; j <= r; j++) {
             k[j + r] = (float) (Math.exp(-0.5 * j * j / (sigma * sigma)) / sum);
         }
+        // Loops run along rows (x innermost) so every access is sequential.
         float[] tmp = new float[h * w];
         for (int y = 0; y < h; y++) {
-            for (int x = 0; x < w; x++) {
-                float acc = 0;
-                for (int j = -r; j <= r; j++) {
-                    acc += k[j + r] * src[from + Math.min(Math.max(y + j, 0), h - 1) * w + x];
+            int row = y * w;
+            for (int j = -r; j <= r; j++) {
+                float kj = k[j + r];
+                int src0 = from + Math.min(Math.max(y + j, 0), h - 1) * w;
+                for (int x = 0; x < w; x++) {
+                    tmp[row + x] += kj * src[src0 + x];
                 }
-                tmp[y * w + x] = acc;
             }
         }
+        float[] padded = new float[w + 2 * r];
         for (int y = 0; y < h; y++) {
+            int row = y * w;
+            System.arraycopy(tmp, row, padded, r, w);
+            for (int j = 0; j < r; j++) {
+                padded[j] = tmp[row];
+                padded[r + w + j] = tmp[row + w - 1];
+            }
+            int out = to + row;
             for (int x = 0; x < w; x++) {
-                float acc = 0;
-                for (int j = -r; j <= r; j++) {
-                    acc += k[j + r] * tmp[y * w + Math.min(Math.max(x + j, 0), w - 1)];
+                dst[out + x] = 0f;
+            }
+            for (int j = 0; j <= 2 * r; j++) {
+                float kj = k[j];
+                for (int x = 0; x < w; x++) {
+                    dst[out + x] += kj * padded[x + j];
                 }
-                dst[to + y * w + x] = acc;
             }
         }
     }
