@@ -21,6 +21,8 @@ final class LearnedFlowModel implements AutoCloseable {
     /** The model, loading it on the first call; empty (with {@link #failure()}) if it cannot load. */
     synchronized Optional<LearnedFlowRefiner> get() {
         if (refiner == null && failure == null) {
+            // No model hub is reachable: the native library comes from the pytorch-native jar.
+            System.setProperty("ai.djl.offline", System.getProperty("ai.djl.offline", "true"));
             // libtorch takes every core unless told otherwise; the flow stage shares the machine.
             System.setProperty("ai.djl.pytorch.num_threads", System.getProperty("ai.djl.pytorch.num_threads", "2"));
             System.setProperty("ai.djl.pytorch.num_interop_threads",

@@ -27,8 +27,11 @@ import java.util.Locale;
  * (the classpath file: {@code mvn -o -pl services/learning dependency:build-classpath
  * -Dmdep.outputFile=target/classpath.txt}, then append {@code :services/learning/target/classes}).
  *
- * <p>Defaults (~10 minutes on 2 busy cores): 60 simulated 256×256 streams × 4 pairs, 1200 steps
- * of 8 crops of 48×48 pooled px, a width-16 network; held out: 12 other streams × 2.
+ * <p>The defaults made the shipped model (19 minutes on 2 cores shared with a load average of
+ * ~15: 2.3 min simulating, 17 min training): 120 simulated 256×256 streams × 4 pairs, 1600 Adam
+ * steps (learning rate 0.003, cosine decay) of 8 crops of 64×64 pooled px (whole frames, mirrored
+ * and transposed at random), a width-12 network, one libtorch thread (more spin-wait on a busy
+ * machine). It then reports held-out endpoint errors: 2 other streams per benchmark key.
  */
 public final class TrainFlowRefiner {
 
@@ -37,12 +40,12 @@ public final class TrainFlowRefiner {
 
     public static void main(String[] args) throws IOException {
         Path out = Path.of("services/learning/src/main/resources" + LearnedFlowRefiner.SHIPPED);
-        int streams = 60;
+        int streams = 120;
         int pairs = 4;
-        int steps = 1200;
-        int threads = 2;
-        int width = 16;
-        int crop = 48;
+        int steps = 1600;
+        int threads = 1;
+        int width = 12;
+        int crop = 64;
         int batch = 8;
         float learningRate = 3e-3f;
         for (int i = 0; i < args.length; i++) {
@@ -62,7 +65,8 @@ public final class TrainFlowRefiner {
             }
             i++;
         }
-        // Before the engine loads: libtorch otherwise takes every core for itself.
+        // Before the engine loads: libtorch otherwise takes every core, and its OpenMP workers
+        // spin while they wait (on a shared machine one thread trained 10x faster than two).
         System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(threads));
         System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
 

@@ -33,7 +33,7 @@ class LearnedFlowRefinerTest {
             refiner.refine(pair.previous(), pair.next(), estimate);
         }
         double learned = FlowField.endpointError(estimate, pair.truth(), mask);
-        System.out.println("MEASURE learned " + learned + " variational " + variational + " zero " + zero);
+        // measured 0.414 px learned, 0.495 px variational, 1.020 px zero field
         assertTrue(learned < zero, "learned " + learned + " px vs zero field " + zero + " px");
         assertTrue(learned <= variational, "learned " + learned + " px vs variational " + variational + " px");
     }
