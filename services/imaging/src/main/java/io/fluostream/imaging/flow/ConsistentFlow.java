@@ -2,6 +2,7 @@ package io.fluostream.imaging.flow;
 
 import io.fluostream.imaging.Image;
 import java.util.Arrays;
+import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -127,8 +128,8 @@ public final class ConsistentFlow implements AutoCloseable {
     }
 
     /** The second stage, if any. */
-    public java.util.Optional<FlowRefiner> refiner() {
-        return java.util.Optional.ofNullable(refiner);
+    public Optional<FlowRefiner> refiner() {
+        return Optional.ofNullable(refiner);
     }
 
     /** Estimates flow, confidence and outliers into a new {@link FlowEstimate}. */

@@ -42,7 +42,10 @@ import java.util.Arrays;
  * <p>Accuracy (see {@code PyramidalFlowTest}): on noise-free band-limited texture, mean endpoint
  * error ~0.005 px for translations (0.1–10 px) and ~0.02–0.05 px for smooth vortex/source fields
  * of 2–4 px; with Poisson noise at a peak of 20 photons the error floor is ~0.3 px, set by how
- * many pixels the window and smoothing average.
+ * many pixels the window and smoothing average. The {@link Settings#lowLight()} preset on
+ * forward-model streams: ~0.2 px at 20 e⁻ and ~0.45 px at 5 e⁻ for 4 px/frame motion (see
+ * {@code ./fluostream bench flow}); computed at half resolution it gives up some clean-texture
+ * precision (~0.04 px instead of ~0.005 px for translations).
  *
  * <p>Inputs: two single-channel, offset-free, registered frames of one shape (sum the label
  * channels first), finite values. An instance owns scratch planes sized for the last frame shape
