@@ -21,11 +21,13 @@ import java.util.Locale;
  *
  * <pre>
  * mvn -q -o -pl services/learning -am install -DskipTests
- * java -Dai.djl.offline=true -cp "$(cat services/learning/target/classpath.txt)" \
+ * mvn -q -o -pl services/learning dependency:build-classpath -Dmdep.outputFile=target/classpath.txt
+ * java -Dai.djl.offline=true -Xmx6g \
+ *     -cp "services/learning/target/classes:$(cat services/learning/target/classpath.txt)" \
  *     io.fluostream.learning.flow.TrainFlowRefiner [--out FILE] [--streams N] [--steps N] [--threads N]
  * </pre>
- * (the classpath file: {@code mvn -o -pl services/learning dependency:build-classpath
- * -Dmdep.outputFile=target/classpath.txt}, then append {@code :services/learning/target/classes}).
+ * run from the repository root; without {@code --out} it overwrites the shipped model in
+ * {@code services/learning/src/main/resources}.
  *
  * <p>The defaults made the shipped model (19 minutes on 2 cores shared with a load average of
  * ~15: 2.3 min simulating, 17 min training): 120 simulated 256×256 streams × 4 pairs, 1600 Adam
