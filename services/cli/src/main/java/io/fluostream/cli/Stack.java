@@ -175,6 +175,8 @@ public final class Stack implements AutoCloseable {
                                        Map<String, String> extraConfig) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(Home.java(), "-Xmx" + STAGE_HEAP, "-XX:+UseG1GC",
                 "-XX:ActiveProcessorCount=2",
+                // DJL's PyTorch engine loads its native library from the jar: nothing is downloaded.
+                "-Dai.djl.offline=true",
                 "-Dfluostream.bootstrap=" + bootstrap(),
                 "-Dquarkus.http.port=" + httpPort,
                 "-Dquarkus.grpc.server.port=" + grpcPort,
