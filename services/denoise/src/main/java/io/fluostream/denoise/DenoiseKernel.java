@@ -10,9 +10,21 @@ import io.fluostream.learning.denoise.ModelLog;
 import io.fluostream.learning.denoise.ModelRefusedException;
 import io.fluostream.learning.denoise.OnlineTrainer;
 import io.fluostream.learning.denoise.StreamDenoiser;
+import io.fluostream.learning.denoise.ModelRecords;
 import io.fluostream.learning.denoise.TrainingOptions;
+import io.fluostream.learning.denoise.TrainingSettings;
+import io.fluostream.proto.ActivateModelRequest;
+import io.fluostream.proto.LoadModelRequest;
+import io.fluostream.proto.ModelInfo;
+import io.fluostream.proto.ParameterValue;
+import io.fluostream.proto.StageCommand;
+import io.fluostream.proto.StageReply;
+import io.fluostream.proto.StartTrainingRequest;
 import io.fluostream.proto.TrainedModel;
+import io.fluostream.proto.TrainingStatus;
+import io.fluostream.stage.CommandContext;
 import io.fluostream.stage.FrameInput;
+import io.fluostream.stage.InvalidCommandException;
 import io.fluostream.stage.Parameter;
 import io.fluostream.stage.ParameterValues;
 import io.fluostream.stage.StageKernel;
@@ -23,6 +35,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Denoise stage: raw camera frames → offset-free denoised frames in ADU (frames.raw →
@@ -46,6 +59,11 @@ public class DenoiseKernel implements StageKernel {
     static final String STAGE = "denoise";
 
     private final StreamDenoiser denoiser;
+    private volatile TrainingOptions trainingDefaults = TrainingOptions.defaults();
+    private volatile int importChannels = 1;
+    private volatile int importContextFrames;
+    /** The temporal_context parameter as the last frame saw it (StartTraining's default). */
+    private volatile int temporalContext;
 
     public DenoiseKernel() {
         this(StreamDenoiser.standalone(STAGE, ManagementFactory.getRuntimeMXBean().getName()));
@@ -106,6 +124,7 @@ public class DenoiseKernel implements StageKernel {
     @Override
     public StageOutput process(FrameInput in) throws FrameRejected {
         ParameterValues p = in.parameters();
+        temporalContext = p.integer("temporal_context");
         double offset = in.frame().getAcquisition().getCameraOffsetAdu();
         if (!(offset > 0)) {
             double configured = p.number("camera_offset_adu");
@@ -151,6 +170,17 @@ public class DenoiseKernel implements StageKernel {
         denoiser.publishTo(log);
     }
 
+    /**
+     * What StartTraining starts from before its options (the service sets the training threads
+     * from config), and the channels and context frames of a TorchScript file loaded before any
+     * frame was seen (after that, the frames' own channels).
+     */
+    public void configure(TrainingOptions training, int importChannels, int importContextFrames) {
+        this.trainingDefaults = training;
+        this.importChannels = importChannels;
+        this.importContextFrames = importContextFrames;
+    }
+
     public OnlineTrainer.Progress startTraining(TrainingOptions options) {
         return denoiser.startTraining(options);
     }
@@ -182,6 +212,310 @@ public class DenoiseKernel implements StageKernel {
     /** The model version serving now ("n2v-unet/3"), or "classical". */
     public String activeModel() {
         return denoiser.activeId();
+    }
+
+    @Override
+    public String modelVersion() {
+        String id = denoiser.activeId();
+        return ModelRecords.CLASSICAL_ID.equals(id) ? "" : id;
+    }
+
+    @Override
+    public boolean serves(StageCommand.CallCase call) {
+        return switch (call) {
+            case START_TRAINING, STOP_TRAINING, TRAINING_PROGRESS, LIST_MODELS, ACTIVATE_MODEL, LOAD_MODEL -> true;
+            default -> false;
+        };
+    }
+
+    /** Refuses what no replica could do before it reaches the control topic: bad options, unknown or misfit models. */
+    @Override
+    public void check(StageCommand command) throws InvalidCommandException {
+        switch (command.getCallCase()) {
+            case START_TRAINING -> trainingOptions(command.getStartTraining());
+            case ACTIVATE_MODEL -> activationTarget(command.getActivateModel().getModelId());
+            case LOAD_MODEL -> prepare(command.getLoadModel());
+            default -> { }
+        }
+    }
+
+    /**
+     * Every replica applies the changing calls in control-topic order. A training run starts only on
+     * the replica that took the call (one trainer, one line of versions; the others serve what it
+     * publishes). Activations and loaded versions are published by that replica to the model topic,
+     * which puts them in force on every replica between two frames and keeps them over restarts;
+     * the other replicas check that the version fits their frames too. A command replayed at start
+     * changes nothing: what it did is on the model topic.
+     */
+    @Override
+    public StageReply apply(StageCommand command, CommandContext context) throws InvalidCommandException {
+        return switch (command.getCallCase()) {
+            case START_TRAINING -> startTraining(command.getStartTraining(), context);
+            case STOP_TRAINING -> stopTraining(context);
+            case TRAINING_PROGRESS -> reply("training " + progress().state().name().toLowerCase(java.util.Locale.ROOT)
+                    + " on " + context.instance(), progress());
+            case LIST_MODELS -> listModels();
+            case ACTIVATE_MODEL -> activateModel(command.getActivateModel(), context);
+            case LOAD_MODEL -> loadModel(command.getLoadModel(), context);
+            default -> throw new UnsupportedOperationException(STAGE + " does not serve " + command.getCallCase());
+        };
+    }
+
+    private StageReply startTraining(StartTrainingRequest r, CommandContext context) {
+        if (context.replayed()) {
+            return reply("a training run started before this replica restarted is not started again; its versions are"
+                    + " on the model topic. Call StartTraining to train more", progress());
+        }
+        if (!context.calledHere()) {
+            return reply("training runs on " + context.origin() + "; this replica serves the versions it publishes", progress());
+        }
+        OnlineTrainer.Progress before = progress();
+        boolean wasRunning = before.state() == OnlineTrainer.State.COLLECTING || before.state() == OnlineTrainer.State.TRAINING;
+        TrainingOptions options = trainingOptions(r);
+        OnlineTrainer.Progress p = denoiser.startTraining(options, r.getStreamId());
+        String on = r.getStreamId().isEmpty() ? "every stream of this replica" : "stream " + r.getStreamId();
+        return reply(wasRunning
+                ? "a training run is already going on this replica (" + p.message() + "); stop it first to start another"
+                : "training " + options.modelName() + " on " + on + (options.maxSteps() > 0 ? " for " + options.maxSteps() + " steps" : "")
+                        + "; versions go to the model topic", p);
+    }
+
+    private StageReply stopTraining(CommandContext context) {
+        if (context.replayed()) {
+            return reply("no run from before the restart to stop", progress());
+        }
+        OnlineTrainer.Progress p = denoiser.stopTraining();
+        return reply("training stopped on " + context.instance() + " after " + p.step() + " steps; published versions stay", p);
+    }
+
+    private StageReply listModels() {
+        String active = denoiser.activeId();
+        StageReply.Builder b = StageReply.newBuilder().setMessage(active + " in force");
+        b.addModels(ModelInfo.newBuilder().setId(ModelRecords.CLASSICAL_ID).setVersion(ModelRecords.CLASSICAL_ID)
+                .setActive(ModelRecords.CLASSICAL_ID.equals(active))
+                .setSource("classical: variance-stabilised wavelet shrinkage (" + StreamDenoiser.CLASSICAL_METHOD + ")"));
+        for (TrainedModel m : denoiser.models()) {
+            String id = ModelRecords.id(m);
+            ModelInfo.Builder info = ModelInfo.newBuilder().setId(id).setVersion(id).setActive(id.equals(active))
+                    .setCreatedAtUs(m.getCreatedAtUs())
+                    .setSource(m.getTraining() + " by " + m.getTrainedBy() + (m.getNote().isEmpty() ? "" : "; " + m.getNote()))
+                    .putMetrics("channels", m.getArchitecture().getChannels())
+                    .putMetrics("context_frames", m.getArchitecture().getContextFrames())
+                    .putMetrics("steps", m.getSteps())
+                    .putMetrics("training_seconds", m.getTrainingSeconds());
+            if (!m.getValidationMetric().isEmpty()) {
+                info.putMetrics("validation_loss", m.getValidationLoss());
+            }
+            b.addModels(info);
+        }
+        b.putValues("active", text(active));
+        denoiser.registry().previousActive().ifPresent(prev -> b.putValues("previous", text(prev)));
+        return b.build();
+    }
+
+    private StageReply activateModel(ActivateModelRequest r, CommandContext context) throws InvalidCommandException {
+        String wanted = r.getModelId();
+        if (context.replayed()) {
+            return StageReply.newBuilder().setMessage("activation of " + wanted + " from before the restart: the model topic"
+                    + " says what is in force (" + denoiser.activeId() + ")").build();
+        }
+        String before = denoiser.activeId();
+        if (!context.calledHere()) {
+            // Published by the replica that took the call; this one only says whether the version fits here.
+            String fits;
+            try {
+                fits = "fits this replica's frames (" + activationTarget(wanted) + ")";
+            } catch (InvalidCommandException e) {
+                fits = "but this replica refuses it: " + e.getMessage();
+            }
+            return StageReply.newBuilder().setMessage(wanted + " comes through the model topic from " + context.origin()
+                    + "; " + fits).build();
+        }
+        String id;
+        try {
+            if (isRollBack(wanted)) {
+                id = denoiser.rollBack();
+            } else {
+                denoiser.activate(wanted, "activated by " + context.principal());
+                id = wanted;
+            }
+        } catch (ModelRefusedException e) {
+            throw new InvalidCommandException(e.getMessage());
+        }
+        return StageReply.newBuilder()
+                .setMessage(id + " published as the version in force (" + before + " served before); every replica puts it"
+                        + " in force between two frames")
+                .putValues("active", text(id)).putValues("previous", text(before)).build();
+    }
+
+    private StageReply loadModel(LoadModelRequest r, CommandContext context) throws InvalidCommandException {
+        if (context.replayed()) {
+            return StageReply.newBuilder().setMessage("model from " + r.getPath() + " loaded before the restart: its version is"
+                    + " on the model topic").build();
+        }
+        if (!context.calledHere()) {
+            return StageReply.newBuilder().setMessage("model from " + r.getPath() + " loaded by " + context.origin()
+                    + "; it comes through the model topic").build();
+        }
+        String before = denoiser.activeId();
+        String id;
+        try {
+            id = denoiser.load(Path.of(r.getPath()), importChannels(), importContextFrames, r.getActivate());
+        } catch (ModelRefusedException e) {
+            throw new InvalidCommandException(e.getMessage());
+        }
+        return StageReply.newBuilder()
+                .setMessage("loaded " + r.getPath() + " as " + id + (r.getActivate()
+                        ? ", published as the version in force (" + before + " served before)"
+                        : "; ActivateModel " + id + " puts it in force"))
+                .putValues("model_id", text(id)).build();
+    }
+
+    private static boolean isRollBack(String id) {
+        return ROLL_BACK_IDS.contains(id);
+    }
+
+    /** The version an ActivateModel call would put in force, checked; "previous" resolved. */
+    private String activationTarget(String wanted) throws InvalidCommandException {
+        if (wanted.isEmpty()) {
+            throw new InvalidCommandException("ActivateModel needs a model_id: a version from ListModels (e.g. n2v-unet/3),"
+                    + " 'classical', or 'previous' to roll back");
+        }
+        try {
+            if (isRollBack(wanted)) {
+                return denoiser.rollBackTarget();
+            }
+            denoiser.checkActivation(wanted);
+            return wanted;
+        } catch (ModelRefusedException e) {
+            throw new InvalidCommandException(e.getMessage());
+        }
+    }
+
+    private TrainedModel prepare(LoadModelRequest r) throws InvalidCommandException {
+        if (r.getPath().isBlank()) {
+            throw new InvalidCommandException("LoadModel needs a path: a TorchScript file or an exported model record that"
+                    + " every replica can read (e.g. on a mounted volume)");
+        }
+        try {
+            return denoiser.prepare(Path.of(r.getPath()), importChannels(), importContextFrames);
+        } catch (ModelRefusedException | java.nio.file.InvalidPathException e) {
+            throw new InvalidCommandException(e.getMessage());
+        }
+    }
+
+    /** A TorchScript file takes the channels of the frames this replica serves (config before the first frame). */
+    private int importChannels() {
+        return denoiser.registry().frameShape().map(s -> s[0]).orElse(importChannels);
+    }
+
+    /** StartTraining's options over the defaults, checked; a bad one says which and what is allowed. */
+    TrainingOptions trainingOptions(StartTrainingRequest r) throws InvalidCommandException {
+        TrainingOptions base = trainingDefaults.withContextFrames(temporalContext);
+        TrainingSettings t = base.training();
+        Map<String, ParameterValue> o = new java.util.HashMap<>(r.getOptionsMap());
+        try {
+            int context = (int) integer(o, "temporal_context", base.contextFrames());
+            TrainingSettings settings = new TrainingSettings((int) integer(o, "patch_size", t.patchSize()),
+                    (int) integer(o, "batch_size", t.batchSize()), number(o, "learning_rate", t.learningRate()),
+                    number(o, "mask_fraction", t.maskFraction()), (int) integer(o, "mask_radius", t.maskRadius()));
+            TrainingOptions options = new TrainingOptions(base.mode(), context,
+                    (int) integer(o, "base_features", base.baseFeatures()), (int) integer(o, "depth", base.depth()), settings,
+                    (int) integer(o, "threads", base.threads()), base.maxReservoirBytes(),
+                    (int) integer(o, "crop_size", base.cropSize()), (int) integer(o, "sample_every", base.sampleEvery()),
+                    (int) integer(o, "min_crops", base.minCrops()), (int) integer(o, "held_out_crops", base.heldOutCrops()),
+                    (int) integer(o, "first_version_steps", base.firstVersionSteps()),
+                    (int) integer(o, "steps_per_version", base.stepsPerVersion()),
+                    r.getSteps() > 0 ? r.getSteps() : base.maxSteps(),
+                    flag(o, "auto_activate", base.autoActivate()), flag(o, "classical_guide", base.classicalGuide()));
+            if (!o.isEmpty()) {
+                throw new InvalidCommandException("unknown StartTraining option(s) " + new java.util.TreeSet<>(o.keySet())
+                        + "; known: " + TRAINING_OPTIONS);
+            }
+            return options;
+        } catch (InvalidCommandException e) {
+            throw e;
+        } catch (IllegalArgumentException e) {
+            throw new InvalidCommandException("StartTraining: " + e.getMessage());
+        }
+    }
+
+    private static final List<String> TRAINING_OPTIONS = List.of("temporal_context", "base_features", "depth", "patch_size",
+            "batch_size", "learning_rate", "mask_fraction", "mask_radius", "threads", "crop_size", "sample_every", "min_crops",
+            "held_out_crops", "first_version_steps", "steps_per_version", "auto_activate", "classical_guide");
+
+    private static final java.util.Set<String> ROLL_BACK_IDS = java.util.Set.of("previous", "rollback");
+
+    private static long integer(Map<String, ParameterValue> o, String name, long fallback) {
+        ParameterValue v = o.remove(name);
+        if (v == null) {
+            return fallback;
+        }
+        if (v.getKindCase() == ParameterValue.KindCase.INTEGER) {
+            return v.getInteger();
+        }
+        if (v.getKindCase() == ParameterValue.KindCase.NUMBER && v.getNumber() == Math.rint(v.getNumber())) {
+            return (long) v.getNumber();
+        }
+        throw new InvalidCommandException("StartTraining option " + name + " must be a whole number, got " + shortText(v));
+    }
+
+    private static double number(Map<String, ParameterValue> o, String name, double fallback) {
+        ParameterValue v = o.remove(name);
+        if (v == null) {
+            return fallback;
+        }
+        return switch (v.getKindCase()) {
+            case NUMBER -> v.getNumber();
+            case INTEGER -> v.getInteger();
+            default -> throw new InvalidCommandException("StartTraining option " + name + " must be a number, got " + shortText(v));
+        };
+    }
+
+    private static boolean flag(Map<String, ParameterValue> o, String name, boolean fallback) {
+        ParameterValue v = o.remove(name);
+        if (v == null) {
+            return fallback;
+        }
+        if (v.getKindCase() != ParameterValue.KindCase.FLAG) {
+            throw new InvalidCommandException("StartTraining option " + name + " must be true or false, got " + shortText(v));
+        }
+        return v.getFlag();
+    }
+
+    private static String shortText(ParameterValue v) {
+        return v.toString().replace('\n', ' ').trim();
+    }
+
+    private static ParameterValue text(String s) {
+        return ParameterValue.newBuilder().setText(s).build();
+    }
+
+    private StageReply reply(String message, OnlineTrainer.Progress p) {
+        OnlineTrainer t = denoiser.trainer().orElse(null);
+        boolean running = p.state() == OnlineTrainer.State.COLLECTING || p.state() == OnlineTrainer.State.TRAINING;
+        TrainingStatus.Builder status = TrainingStatus.newBuilder().setRunning(running).setStep(p.step())
+                .setSteps(t == null ? 0 : t.options().maxSteps())
+                .setLoss(finite(p.loss()))
+                .setStreamId(denoiser.trainingStream())
+                .setModelId(p.lastVersion().isEmpty() && t != null ? t.options().modelName() : p.lastVersion())
+                .setMessage(p.message());
+        return StageReply.newBuilder().setMessage(message).setTraining(status)
+                .putValues("state", text(p.state().name().toLowerCase(java.util.Locale.ROOT)))
+                .putValues("step", ParameterValue.newBuilder().setInteger(p.step()).build())
+                .putValues("loss", ParameterValue.newBuilder().setNumber(finite(p.loss())).build())
+                .putValues("validation_loss", ParameterValue.newBuilder().setNumber(finite(p.validationLoss())).build())
+                .putValues("best_validation_loss", ParameterValue.newBuilder().setNumber(finite(p.bestValidation())).build())
+                .putValues("versions", ParameterValue.newBuilder().setInteger(p.versions()).build())
+                .putValues("crops", ParameterValue.newBuilder().setInteger(p.crops()).build())
+                .putValues("held_out_crops", ParameterValue.newBuilder().setInteger(p.heldOut()).build())
+                .putValues("seconds", ParameterValue.newBuilder().setNumber(p.seconds()).build())
+                .build();
+    }
+
+    /** Proto doubles travel fine as NaN, but JSON clients choke on it: 0 before there is a figure. */
+    private static double finite(double v) {
+        return Double.isFinite(v) ? v : 0;
     }
 
     @PreDestroy

@@ -80,6 +80,7 @@ public class ModelTopic {
     private volatile boolean stopping;
 
     void start(@Observes StartupEvent event) {
+        kernel.configure(TrainingOptions.defaults().withThreads(trainingThreads), modelChannels, modelContextFrames);
         if (!enabled) {
             LOG.info("model topic off (fluostream.denoise.model-topic=false): models stay on this replica");
         } else {

@@ -11,8 +11,21 @@ package io.fluostream.stage;
  *                  effects such as starting a training run that already finished
  * @param readOnly  a read-only call (EstimateSpectra, TrainingProgress, ListModels) answered by the
  *                  replica that was called; it does not go to the other replicas
+ * @param origin    the replica that took the call (the command's origin_instance); a kernel whose
+ *                  call starts work that must run once (a training run) does it there only
  */
-public record CommandContext(String commandId, String principal, String instance, boolean replayed, boolean readOnly) {
+public record CommandContext(String commandId, String principal, String instance, boolean replayed, boolean readOnly,
+                             String origin) {
+
+    /** A call taken by this replica. */
+    public CommandContext(String commandId, String principal, String instance, boolean replayed, boolean readOnly) {
+        this(commandId, principal, instance, replayed, readOnly, instance);
+    }
+
+    /** Whether this replica took the call (else it applies a command another replica took). */
+    public boolean calledHere() {
+        return origin.isEmpty() || origin.equals(instance);
+    }
 
     /** For kernel tests: a live command on one replica. */
     public static CommandContext live(String instance) {

@@ -11,6 +11,11 @@ public final class ModelRecords {
     /** The activation's version that means "serve the classical method". */
     public static final int CLASSICAL_VERSION = 0;
     public static final String CLASSICAL_ID = "classical";
+    /**
+     * The reason of an activation that rolls back: every replica's registry then drops the newest
+     * entry of its activation history instead of adding one.
+     */
+    public static final String ROLL_BACK = "roll back";
 
     private ModelRecords() {
     }

@@ -42,6 +42,8 @@ public final class ModelRegistry implements AutoCloseable {
     private static final Object SWITCH_TO_CLASSICAL = new Object();
 
     private volatile String activeId = ModelRecords.CLASSICAL_ID;
+    /** Versions in force before the current one, newest last (from the model log, so alike on every replica). */
+    private final java.util.ArrayDeque<String> history = new java.util.ArrayDeque<>();
     private volatile String lastRefusal;
     private volatile int[] frameShape;
     /** Only the serving thread touches this. */
@@ -75,12 +77,15 @@ public final class ModelRegistry implements AutoCloseable {
         if (!a.getStage().equals(stage)) {
             return;
         }
+        String id = a.getVersion() == ModelRecords.CLASSICAL_VERSION ? ModelRecords.CLASSICAL_ID : a.getName() + "/" + a.getVersion();
+        if (id.equals(activeId)) {
+            return; // already in force (e.g. the same activation arrived twice)
+        }
         if (a.getVersion() == ModelRecords.CLASSICAL_VERSION) {
             offer(SWITCH_TO_CLASSICAL);
-            activeId = ModelRecords.CLASSICAL_ID;
+            switchTo(id, a.getReason());
             return;
         }
-        String id = a.getName() + "/" + a.getVersion();
         TrainedModel m;
         synchronized (this) {
             m = versions.get(id);
@@ -99,7 +104,7 @@ public final class ModelRegistry implements AutoCloseable {
                 return;
             }
             offer(loaded);
-            activeId = id;
+            switchTo(id, a.getReason());
         } catch (MalformedModelException | RuntimeException e) {
             refuse("refused " + id + ": " + e.getMessage() + "; " + activeId + " keeps serving");
         }
@@ -132,6 +137,23 @@ public final class ModelRegistry implements AutoCloseable {
         if (replaced instanceof ServingModel s) {
             s.close();
         }
+    }
+
+    private synchronized void switchTo(String id, String reason) {
+        if (ModelRecords.ROLL_BACK.equals(reason)) {
+            history.pollLast();
+        } else {
+            history.addLast(activeId);
+            if (history.size() > 64) {
+                history.pollFirst();
+            }
+        }
+        activeId = id;
+    }
+
+    /** The version that was in force before the current one, if known (what a roll back puts back). */
+    public synchronized Optional<String> previousActive() {
+        return Optional.ofNullable(history.peekLast());
     }
 
     private void refuse(String reason) {

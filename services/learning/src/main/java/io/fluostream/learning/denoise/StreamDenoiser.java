@@ -74,7 +74,8 @@ public final class StreamDenoiser implements AutoCloseable {
     private ClassicalDenoiser classical;
     private ClassicalDenoiser.Settings classicalSettings;
     private volatile OnlineTrainer trainer;
-    private final List<String> activations = new ArrayList<>();
+    /** The stream the current run trains on; empty: every stream this replica serves. */
+    private volatile String trainingStream = "";
 
     public StreamDenoiser(String stage, ModelRegistry registry, ModelLog log, String instance) {
         this.stage = stage;
@@ -112,7 +113,8 @@ public final class StreamDenoiser implements AutoCloseable {
         ServingModel model = registry.serving();
         OnlineTrainer t = trainer;
         boolean training = t != null && t.running();
-        boolean sample = training && t.wantsFrame();
+        String only = trainingStream;
+        boolean sample = training && (only.isEmpty() || only.equals(streamId)) && t.wantsFrame();
         int context = Math.max(settings.temporalContext(),
                 Math.max(model == null ? 0 : model.contextFrames(), training ? t.options().contextFrames() : 0));
         String note = "";
@@ -233,11 +235,20 @@ public final class StreamDenoiser implements AutoCloseable {
 
     /** Starts training on the frames this replica serves (idempotent while a run is going). */
     public synchronized OnlineTrainer.Progress startTraining(TrainingOptions options) {
+        return startTraining(options, "");
+    }
+
+    /**
+     * Starts training on one stream's frames ({@code streamId}; empty: every stream this replica
+     * serves). While a run is going this changes nothing and returns its progress.
+     */
+    public synchronized OnlineTrainer.Progress startTraining(TrainingOptions options, String streamId) {
         OnlineTrainer t = trainer;
         if (t != null && t.running()) {
             return t.progress();
         }
         t = new OnlineTrainer(stage, options, registry, log, Torch.device(), instance, System.nanoTime());
+        trainingStream = streamId == null ? "" : streamId;
         trainer = t;
         t.start();
         return t.progress();
@@ -257,6 +268,11 @@ public final class StreamDenoiser implements AutoCloseable {
     public OnlineTrainer.Progress progress() {
         OnlineTrainer t = trainer;
         return t == null ? idle() : t.progress();
+    }
+
+    /** The stream the current (or last) run trains on; empty: every stream. */
+    public String trainingStream() {
+        return trainingStream;
     }
 
     /** The trainer of the current run, for CARE pairs ({@link OnlineTrainer#offerPair}). */
@@ -297,32 +313,53 @@ public final class StreamDenoiser implements AutoCloseable {
         } catch (IllegalArgumentException e) {
             throw new ModelRefusedException(e.getMessage());
         }
+        checkActivation(id);
+        log.publish(ModelRecords.activeKey(stage), ModelRecords.of(a));
+    }
+
+    /**
+     * Whether {@code id} ("name/version" or "classical") could be put in force on this replica: it is
+     * on the model log, loads, and fits the frames this replica sees. Nothing changes.
+     *
+     * @throws ModelRefusedException with what was wrong
+     */
+    public void checkActivation(String id) throws ModelRefusedException {
+        ModelActivation a;
+        try {
+            a = ModelRecords.activation(stage, id, "check", instance);
+        } catch (IllegalArgumentException e) {
+            throw new ModelRefusedException(e.getMessage());
+        }
         if (a.getVersion() != ModelRecords.CLASSICAL_VERSION) {
             TrainedModel m = registry.model(id).orElseThrow(() -> new ModelRefusedException(
                     "no model " + id + " on the model log; list the models to see which exist"));
             check(m);
         }
-        synchronized (activations) {
-            activations.add(registry.activeId());
-        }
-        log.publish(ModelRecords.activeKey(stage), ModelRecords.of(a));
     }
 
-    /** Puts back the version that was in force before the last {@link #activate} on this replica. */
+    /**
+     * Puts back the version that was in force before the current one (the registry's activation
+     * history, the same on every replica: it comes from the model log).
+     *
+     * @return the id put back in force
+     */
     public String rollBack() throws ModelRefusedException {
-        String previous;
-        synchronized (activations) {
-            if (activations.isEmpty()) {
-                throw new ModelRefusedException("nothing to roll back to: no activation was made through this replica;"
-                        + " activate a version by id instead");
-            }
-            previous = activations.remove(activations.size() - 1);
-        }
-        ModelActivation a = ModelRecords.activation(stage, previous, "roll back", instance);
-        if (a.getVersion() != ModelRecords.CLASSICAL_VERSION) {
-            check(registry.model(previous).orElseThrow(() -> new ModelRefusedException("model " + previous + " is gone")));
-        }
+        String previous = rollBackTarget();
+        ModelActivation a = ModelRecords.activation(stage, previous, ModelRecords.ROLL_BACK, instance);
         log.publish(ModelRecords.activeKey(stage), ModelRecords.of(a));
+        return previous;
+    }
+
+    /**
+     * The version a roll back would put in force, checked like an activation.
+     *
+     * @throws ModelRefusedException when there is nothing to roll back to, or it cannot serve
+     */
+    public String rollBackTarget() throws ModelRefusedException {
+        String previous = registry.previousActive().orElseThrow(() -> new ModelRefusedException(
+                "nothing to roll back to: " + registry.activeId() + " is the first version put in force since this"
+                        + " replica started; activate a version by id instead (ListModels shows them)"));
+        checkActivation(previous);
         return previous;
     }
 
@@ -337,6 +374,24 @@ public final class StreamDenoiser implements AutoCloseable {
      *                               replica's frames (nothing is published then)
      */
     public String load(Path file, int channels, int contextFrames, boolean activate) throws ModelRefusedException {
+        TrainedModel model = prepare(file, channels, contextFrames);
+        log.publish(ModelRecords.versionKey(model), ModelRecords.of(model));
+        String id = ModelRecords.id(model);
+        if (activate) {
+            log.publish(ModelRecords.activeKey(stage), ModelRecords.of(
+                    ModelRecords.activation(stage, id, "loaded from " + file.getFileName(), instance)));
+        }
+        return id;
+    }
+
+    /**
+     * Reads a model file as {@link #load} does and checks that it loads and fits the frames this
+     * replica sees, without publishing anything.
+     *
+     * @return the version it would become
+     * @throws ModelRefusedException when the file cannot be read or the model cannot serve
+     */
+    public TrainedModel prepare(Path file, int channels, int contextFrames) throws ModelRefusedException {
         byte[] bytes;
         try {
             bytes = Files.readAllBytes(file);
@@ -370,16 +425,7 @@ public final class StreamDenoiser implements AutoCloseable {
                 .setTrainedBy(instance);
         TrainedModel model = m.build();
         check(model);
-        log.publish(ModelRecords.versionKey(model), ModelRecords.of(model));
-        String id = ModelRecords.id(model);
-        if (activate) {
-            synchronized (activations) {
-                activations.add(registry.activeId());
-            }
-            log.publish(ModelRecords.activeKey(stage), ModelRecords.of(
-                    ModelRecords.activation(stage, id, "loaded from " + file.getFileName(), instance)));
-        }
-        return id;
+        return model;
     }
 
     /** Loads {@code m} and checks it against the frames this replica has seen; then lets it go. */

@@ -389,7 +389,8 @@ public class ControlPlane {
             runtime.control().applied(r.offset());
             return;
         }
-        CommandContext ctx = new CommandContext(command.getId(), command.getPrincipal(), runtime.identity().instance(), replayed, false);
+        CommandContext ctx = new CommandContext(command.getId(), command.getPrincipal(), runtime.identity().instance(), replayed,
+                false, command.getOriginInstance());
         Status result;
         StageReply reply = null;
         try {
