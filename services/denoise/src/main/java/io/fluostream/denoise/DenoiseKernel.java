@@ -446,8 +446,9 @@ public class DenoiseKernel implements StageKernel {
 
     private static final java.util.Set<String> ROLL_BACK_IDS = java.util.Set.of("previous", "rollback");
 
+    /** Option values may come typed or as text (as {@code ./fluostream ctl denoise start-training NAME=VALUE} sends them). */
     private static long integer(Map<String, ParameterValue> o, String name, long fallback) {
-        ParameterValue v = o.remove(name);
+        ParameterValue v = fromText(o.remove(name));
         if (v == null) {
             return fallback;
         }
@@ -461,7 +462,7 @@ public class DenoiseKernel implements StageKernel {
     }
 
     private static double number(Map<String, ParameterValue> o, String name, double fallback) {
-        ParameterValue v = o.remove(name);
+        ParameterValue v = fromText(o.remove(name));
         if (v == null) {
             return fallback;
         }
@@ -473,7 +474,7 @@ public class DenoiseKernel implements StageKernel {
     }
 
     private static boolean flag(Map<String, ParameterValue> o, String name, boolean fallback) {
-        ParameterValue v = o.remove(name);
+        ParameterValue v = fromText(o.remove(name));
         if (v == null) {
             return fallback;
         }
@@ -481,6 +482,26 @@ public class DenoiseKernel implements StageKernel {
             throw new InvalidCommandException("StartTraining option " + name + " must be true or false, got " + shortText(v));
         }
         return v.getFlag();
+    }
+
+    /** A text value read as a flag or a number when it is one; anything else is left as it is. */
+    private static ParameterValue fromText(ParameterValue v) {
+        if (v == null || v.getKindCase() != ParameterValue.KindCase.TEXT) {
+            return v;
+        }
+        String t = v.getText().trim();
+        if (t.equalsIgnoreCase("true") || t.equalsIgnoreCase("false")) {
+            return ParameterValue.newBuilder().setFlag(Boolean.parseBoolean(t)).build();
+        }
+        try {
+            return ParameterValue.newBuilder().setInteger(Long.parseLong(t)).build();
+        } catch (NumberFormatException e) {
+            try {
+                return ParameterValue.newBuilder().setNumber(Double.parseDouble(t)).build();
+            } catch (NumberFormatException notANumber) {
+                return v;
+            }
+        }
     }
 
     private static String shortText(ParameterValue v) {

@@ -218,6 +218,10 @@ class DenoiseControlTopologyTest {
         return ParameterValue.newBuilder().setNumber(v).build();
     }
 
+    private static ParameterValue text(String v) {
+        return ParameterValue.newBuilder().setText(v).build();
+    }
+
     private static ParameterValue flag(boolean v) {
         return ParameterValue.newBuilder().setFlag(v).build();
     }
@@ -239,7 +243,10 @@ class DenoiseControlTopologyTest {
 
     @Test
     void trainingRunsOnTheCalledReplicaAndEveryReplicaSwitchesVersions() throws Exception {
-        StageReply started = call(first, startTraining(3, tinyTraining()));
+        Map<String, ParameterValue> options = new java.util.HashMap<>(tinyTraining());
+        options.put("batch_size", text("2"));
+        options.put("auto_activate", text("false"));
+        StageReply started = call(first, startTraining(3, options));
         assertTrue(started.getTraining().getRunning(), started.toString());
         assertEquals(3, started.getTraining().getSteps());
         assertEquals("n2v-unet", started.getTraining().getModelId());
@@ -301,6 +308,11 @@ class DenoiseControlTopologyTest {
         assertTrue(e.getMessage().contains("batch size must be 1..256, got 0"), e.getMessage());
         e = assertThrows(InvalidCommandException.class, () -> call(first, startTraining(0, Map.of("auto_activate", integer(1)))));
         assertTrue(e.getMessage().contains("auto_activate must be true or false"), e.getMessage());
+        // As ./fluostream ctl sends them: text, read as numbers and flags.
+        e = assertThrows(InvalidCommandException.class, () -> call(first, startTraining(0, Map.of("learning_rate", text("2")))));
+        assertTrue(e.getMessage().contains("learning rate must be in (0, 1), got 2.0"), e.getMessage());
+        e = assertThrows(InvalidCommandException.class, () -> call(first, startTraining(0, Map.of("depth", text("two")))));
+        assertTrue(e.getMessage().contains("depth must be a whole number"), e.getMessage());
         assertEquals("idle", call(first, PROGRESS).getValuesOrThrow("state").getText(), "nothing started");
 
         e = assertThrows(InvalidCommandException.class, () -> call(first, activate("previous")));
