@@ -52,6 +52,9 @@ import java.util.Map;
  * <p>The camera offset comes from the frame's acquisition metadata when the rig knows it, else from
  * the {@code camera_offset_adu} parameter, else it is estimated from the data. Temporal context
  * (the stream's previous stabilised frames) is kept in the stage's stream memory.
+ *
+ * <p>Control calls (gRPC, through the control plane): StartTraining, StopTraining, TrainingProgress,
+ * ListModels, ActivateModel (a version, "classical" or "previous") and LoadModel; see {@link #apply}.
  */
 @ApplicationScoped
 public class DenoiseKernel implements StageKernel {
