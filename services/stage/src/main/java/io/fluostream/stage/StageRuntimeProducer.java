@@ -47,6 +47,9 @@ public class StageRuntimeProducer {
                     config.getOptionalValue("fluostream.control.replay-timeout", java.time.Duration.class)
                             .orElse(java.time.Duration.ofMinutes(4)).toMillis());
         }
+        // Frames of a paused stream wait on this replica's disk (and the store's changelog): bounded.
+        runtime.control().maxParkedBytes(config.getOptionalValue("fluostream.control.max-parked-bytes", Long.class)
+                .orElse(ControlState.DEFAULT_MAX_PARKED_BYTES));
         return runtime;
     }
 
