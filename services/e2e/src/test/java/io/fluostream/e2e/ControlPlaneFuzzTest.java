@@ -82,6 +82,8 @@ class ControlPlaneFuzzTest {
             try (ControlClient client = ControlClient.connect("localhost:" + pipeline.grpc(stage), pipeline.token(), false, null,
                     Duration.ofSeconds(30))) {
                 StageControlBlockingStub stub = client.stub();
+                // An earlier class may have just stopped a replica: let the stage settle first.
+                awaitRunning(stub, stage);
                 Parameters before = stub.getParameters(GetParametersRequest.getDefaultInstance());
                 List<String> fuzzStreams = new ArrayList<>();
                 java.util.Map<String, Integer> answers = new java.util.TreeMap<>();
@@ -107,10 +109,23 @@ class ControlPlaneFuzzTest {
                 quietly(() -> stub.stopTraining(StopTrainingRequest.getDefaultInstance()));
                 assertEquals(before.getValuesMap(), stub.getParameters(GetParametersRequest.getDefaultInstance()).getValuesMap(),
                         stage.id() + ": invalid requests changed the parameters");
-                assertEquals("RUNNING", stub.getStatus(GetStatusRequest.getDefaultInstance()).getState().name(), stage.id());
+                awaitRunning(stub, stage);
             }
         }
         assertFramesStillReachTheLastStage();
+    }
+
+    private static void awaitRunning(StageControlBlockingStub stub, PipelineStage stage) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+        String state = "";
+        while (System.nanoTime() < deadline) {
+            state = stub.getStatus(GetStatusRequest.getDefaultInstance()).getState().name();
+            if (state.equals("RUNNING")) {
+                return;
+            }
+            Thread.sleep(250);
+        }
+        fail(stage.id() + " is " + state + ", not RUNNING after 90 s");
     }
 
     /** One request, whether a valid-looking one may be accepted, and a line saying what it was. */
