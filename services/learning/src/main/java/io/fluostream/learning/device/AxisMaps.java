@@ -44,6 +44,17 @@ final class AxisMaps {
         });
     }
 
+    /** {@code i ↦ clamp(i − pad, 0, length − 1)} for i in [0, length + 2·pad): replicate-padding. */
+    NDArray replicatePad(int length, int pad) {
+        return cached("pad:" + length + ":" + pad, () -> {
+            long[] idx = new long[length + 2 * pad];
+            for (int i = 0; i < idx.length; i++) {
+                idx[i] = Math.max(0, Math.min(length - 1, i - pad));
+            }
+            return idx;
+        });
+    }
+
     /** Any map, by name: {@code values} is called only the first time. */
     NDArray cached(String key, Supplier<long[]> values) {
         NDArray a = cache.get(key);

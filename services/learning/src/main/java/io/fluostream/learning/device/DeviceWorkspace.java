@@ -57,6 +57,22 @@ final class DeviceWorkspace implements AutoCloseable {
         return manager.getManagedArrays().size();
     }
 
+    /**
+     * Runs {@code step} in its own scope and frees what it made except the arrays it returns, which
+     * go to the enclosing scope: keeps an iterative frame's peak memory to one iteration's worth.
+     */
+    static NDArray[] step(java.util.function.Supplier<NDArray[]> step) {
+        NDArray[] kept;
+        try (NDScope scope = new NDScope()) {
+            kept = step.get();
+            NDScope.unregister(kept);
+        }
+        for (NDArray a : kept) {
+            NDScope.register(a);
+        }
+        return kept;
+    }
+
     /** Copies {@code image} to the device as a float32 {@code C × H × W} array (the one upload). */
     static NDArray upload(NDManager frame, Image image) {
         return frame.create(image.data(), new Shape(image.channels(), image.height(), image.width()));
