@@ -84,7 +84,7 @@ public final class DeviceDenoiser implements AutoCloseable {
         }
         try (DeviceWorkspace.Frame frame = workspace.frame()) {
             NDManager fm = frame.manager();
-            NDArray pixels = DeviceWorkspace.upload(fm, raw);
+            NDArray pixels = workspace.upload(frame, raw);
             List<NDArray> planes = new ArrayList<>(channels);
             for (int c = 0; c < channels; c++) {
                 planes.add(stabilise(pixels.get(c), models[c]));

@@ -82,10 +82,7 @@ public final class DeviceFlow implements OpticalFlow, AutoCloseable {
         int levels = levels(h, w);
         try (DeviceWorkspace.Frame frame = workspace.frame()) {
             NDManager fm = frame.manager();
-            float[] both = new float[2 * h * w];
-            System.arraycopy(previous.data(), 0, both, 0, h * w);
-            System.arraycopy(next.data(), 0, both, h * w, h * w);
-            NDArray pair = fm.create(both, new Shape(2, h, w));
+            NDArray pair = workspace.upload(frame, new Shape(2, h, w), previous.data(), next.data());
             if (presmooth != null) {
                 pair = presmooth.apply(pair);
             }

@@ -132,7 +132,7 @@ public final class DeviceStabiliser implements AutoCloseable {
         checkShape(reference, "reference");
         requireFinite(reference, "reference");
         try (DeviceWorkspace.Frame frame = workspace.frame()) {
-            NDArray samples = DeviceWorkspace.upload(frame.manager(), reference).sum(new int[] {0});
+            NDArray samples = workspace.upload(frame, reference).sum(new int[] {0});
             Windowed windowed = windowMeanFree(samples, fullWindowX, fullWindowY);
             NDArray spectrum = rfft2(windowed.values);
             double[] stats = windowed.stats.toDoubleArray();
@@ -146,7 +146,7 @@ public final class DeviceStabiliser implements AutoCloseable {
         checkShape(moving, "frame");
         requireFinite(moving, "frame");
         try (DeviceWorkspace.Frame frame = workspace.frame()) {
-            NDArray plane = DeviceWorkspace.upload(frame.manager(), moving).sum(new int[] {0});
+            NDArray plane = workspace.upload(frame, moving).sum(new int[] {0});
             return estimate(reference, plane);
         }
     }
@@ -158,7 +158,7 @@ public final class DeviceStabiliser implements AutoCloseable {
             throw new IllegalArgumentException("shift must be finite, got (" + dx + ", " + dy + ")");
         }
         try (DeviceWorkspace.Frame frame = workspace.frame()) {
-            NDArray pixels = DeviceWorkspace.upload(frame.manager(), in);
+            NDArray pixels = workspace.upload(frame, in);
             return DeviceWorkspace.download(resample(pixels, dx, dy), in.channels(), height, width);
         }
     }
@@ -181,7 +181,7 @@ public final class DeviceStabiliser implements AutoCloseable {
         }
         requireFinite(pixels, "frame");
         try (DeviceWorkspace.Frame frame = workspace.frame()) {
-            NDArray x = DeviceWorkspace.upload(frame.manager(), pixels);
+            NDArray x = workspace.upload(frame, pixels);
             NDArray plane = registrationChannel < 0 ? x.sum(new int[] {0}) : x.get(registrationChannel);
             Shift shift = estimate(reference, plane);
             if (!(shift.confidence() >= minConfidence)) {

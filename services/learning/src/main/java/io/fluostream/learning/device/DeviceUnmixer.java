@@ -121,7 +121,7 @@ public final class DeviceUnmixer implements AutoCloseable {
         long n = (long) h * w;
         try (DeviceWorkspace.Frame frame = workspace.frame()) {
             NDManager fm = frame.manager();
-            NDArray x = fm.create(in.data(), new Shape(channels, n));
+            NDArray x = workspace.upload(frame, new Shape(channels, n), in.data());
             NDArray abundances;
             if (nonNegative) {
                 long chunk = Math.max(1, CANDIDATE_BUDGET / ((long) (1 + candidates) * fluorophores));

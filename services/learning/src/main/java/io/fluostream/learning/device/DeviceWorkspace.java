@@ -4,8 +4,12 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.fluostream.imaging.Image;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 
 /**
  * The device memory of one stage instance: a manager for what lives across frames (spectra
@@ -22,6 +26,8 @@ import io.fluostream.imaging.Image;
 final class DeviceWorkspace implements AutoCloseable {
 
     private final NDManager manager;
+    /** Host staging buffer for uploads, reused (grown when a larger frame comes). */
+    private ByteBuffer staging;
 
     DeviceWorkspace(Device device, String name) {
         this.manager = NDManager.newBaseManager(device);
@@ -74,8 +80,32 @@ final class DeviceWorkspace implements AutoCloseable {
     }
 
     /** Copies {@code image} to the device as a float32 {@code C × H × W} array (the one upload). */
-    static NDArray upload(NDManager frame, Image image) {
-        return frame.create(image.data(), new Shape(image.channels(), image.height(), image.width()));
+    NDArray upload(Frame frame, Image image) {
+        return upload(frame, new Shape(image.channels(), image.height(), image.width()), image.data());
+    }
+
+    /**
+     * Copies {@code parts}, one after the other, to the device as one float32 array of {@code shape}.
+     * The samples go through a staging buffer this workspace reuses from frame to frame (a fresh
+     * direct buffer per frame is what DJL would otherwise allocate); on the CPU the array reads the
+     * staging buffer directly, so it must not outlive the frame — every derived array is freed
+     * with the frame anyway, and results leave only as copies.
+     */
+    NDArray upload(Frame frame, Shape shape, float[]... parts) {
+        long bytes = shape.size() * Float.BYTES;
+        if (staging == null || staging.capacity() < bytes) {
+            staging = ByteBuffer.allocateDirect(Math.toIntExact(bytes)).order(ByteOrder.nativeOrder());
+        }
+        staging.clear();
+        FloatBuffer floats = staging.asFloatBuffer();
+        for (float[] p : parts) {
+            floats.put(p);
+        }
+        if (floats.position() != shape.size()) {
+            throw new IllegalArgumentException(floats.position() + " samples for shape " + shape);
+        }
+        staging.limit(Math.toIntExact(bytes));
+        return frame.manager().create(staging, shape, DataType.FLOAT32);
     }
 
     /** Copies a float32 array of {@code channels × height × width} samples back (the one download). */

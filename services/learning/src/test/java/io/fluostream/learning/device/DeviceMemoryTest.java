@@ -1,0 +1,95 @@
+package io.fluostream.learning.device;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import ai.djl.Device;
+import io.fluostream.imaging.Image;
+import io.fluostream.imaging.denoise.ClassicalDenoiser;
+import io.fluostream.imaging.flow.PyramidalFlow;
+import io.fluostream.imaging.sim.ForwardModel;
+import io.fluostream.imaging.stabilise.PhaseCorrelator;
+import io.fluostream.imaging.unmix.ReferenceSpectra;
+import java.io.IOException;
+import java.util.function.IntConsumer;
+import java.util.function.IntSupplier;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * No per-frame native memory leak: every device stage runs {@value #WARM_UP} frames of 64×64 to
+ * warm up, then {@link #FRAMES} more (1000 by default, {@code -Dfluostream.leak-test.frames=N} for
+ * longer runs); across those the arrays its long-lived manager holds stay exactly the same, and the
+ * native memory in use (glibc's allocator: libtorch's CPU tensors, direct buffers) grows by less
+ * than {@value #TOLERANCE_MIB} MiB. One leaked 64×64 plane per frame would be 16 MiB. Cheap
+ * settings (one wavelet level, two flow levels of one step) keep the run short: the same
+ * operations run per frame, only fewer times.
+ */
+class DeviceMemoryTest {
+
+    static final int FRAMES = Integer.getInteger("fluostream.leak-test.frames", 1000);
+    static final int WARM_UP = 200;
+    static final long TOLERANCE_MIB = 2;
+    private static final int SIZE = 64;
+
+    private final ForwardModel model = Simulated.stream(SIZE, 3, 2, 20, 17);
+    private final Image[] frames = {Simulated.offsetFree(model, 0), Simulated.offsetFree(model, 1), Simulated.offsetFree(model, 2)};
+
+    @BeforeAll
+    static void needsTheAllocatorFigure() {
+        assumeTrue(NativeMemory.allocatorAvailable(), "glibc mallinfo2 is not available on this platform");
+    }
+
+    @Test
+    void unmixHoldsNoMemoryPerFrame() throws IOException {
+        try (DeviceUnmixer unmixer = new DeviceUnmixer(ReferenceSpectra.of(model.mixingMatrix()), true, Device.cpu())) {
+            run("unmix", i -> unmixer.unmix(frames[i % 3]), unmixer::heldArrays);
+        }
+    }
+
+    @Test
+    void denoiseHoldsNoMemoryPerFrame() throws IOException {
+        try (DeviceDenoiser denoiser = new DeviceDenoiser(new ClassicalDenoiser.Settings(1, 3.0, 1.0, 8), Device.cpu())) {
+            run("denoise", i -> denoiser.denoise(frames[i % 3], 0), denoiser::heldArrays);
+        }
+    }
+
+    @Test
+    void stabiliseHoldsNoMemoryPerFrame() throws IOException {
+        try (DeviceStabiliser stabiliser = new DeviceStabiliser(SIZE, SIZE, PhaseCorrelator.Settings.DEFAULT, Device.cpu());
+                DeviceStabiliser.Reference reference = stabiliser.prepare(frames[0])) {
+            // The frames' drift moves the integer peak, so the fine pass's reference cache is rebuilt too.
+            run("stabilise", i -> stabiliser.stabilise(reference, frames[i % 3], -1, 0), stabiliser::heldArrays);
+        }
+    }
+
+    @Test
+    void flowHoldsNoMemoryPerFrame() throws IOException {
+        Image[] planes = {frames[0].channel(0), frames[1].channel(0), frames[2].channel(0)};
+        PyramidalFlow.Settings settings = PyramidalFlow.Settings.defaults().withLevels(2).withIterations(1);
+        try (DeviceFlow flow = new DeviceFlow(settings, Device.cpu())) {
+            run("flow", i -> flow.estimate(planes[i % 3], planes[(i + 1) % 3]), flow::heldArrays);
+        }
+    }
+
+    private static void run(String stage, IntConsumer frame, IntSupplier held) throws IOException {
+        for (int i = 0; i < WARM_UP; i++) {
+            frame.accept(i);
+        }
+        int heldBefore = held.getAsInt();
+        long allocatedBefore = NativeMemory.allocatedBytes();
+        long rssBefore = NativeMemory.residentKib();
+        for (int i = 0; i < FRAMES; i++) {
+            frame.accept(i);
+        }
+        int heldAfter = held.getAsInt();
+        long grown = NativeMemory.allocatedBytes() - allocatedBefore;
+        long rssGrown = NativeMemory.residentKib() - rssBefore;
+        System.out.printf("%s: %d frames, held arrays %d -> %d, allocated %+d KiB, VmRSS %+d KiB%n", stage, FRAMES,
+                heldBefore, heldAfter, grown >> 10, rssGrown);
+        assertEquals(heldBefore, heldAfter, stage + ": arrays held across frames");
+        assertTrue(grown < TOLERANCE_MIB << 20, stage + ": native memory in use grew by " + (grown >> 10) + " KiB over "
+                + FRAMES + " frames");
+    }
+}
