@@ -36,7 +36,7 @@ public final class PipelineAudit {
 
     public PipelineAudit(TopicNames names) {
         this.names = names;
-        for (Topic t : Topic.values()) {
+        for (Topic t : Topic.frameTopics()) {
             byName.put(names.name(t), t);
             arrivals.put(t, new LinkedHashMap<>());
         }
@@ -44,7 +44,7 @@ public final class PipelineAudit {
 
     public List<String> topics() {
         List<String> out = new ArrayList<>();
-        for (Topic t : Topic.values()) {
+        for (Topic t : Topic.frameTopics()) {
             out.add(names.name(t));
         }
         return out;

@@ -121,7 +121,7 @@ class FailureRecoveryTest {
     @Test
     void aSecondInstanceTakesOverPartitionsWithoutLosingOrDoublingFrames() throws Exception {
         String stream = "fault/rebalance";
-        runScenario(stream, 22, () -> stack.addInstance(PipelineStage.UNMIX, 2, Map.of()));
+        runScenario(stream, 22, () -> stack.startReplica(PipelineStage.UNMIX, Duration.ofSeconds(180)));
         report(stream, Topic.UNMIXED, "rebalance unmix 1 -> 2 instances");
     }
 
