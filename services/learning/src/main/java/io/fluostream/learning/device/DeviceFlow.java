@@ -5,30 +5,38 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import io.fluostream.imaging.Image;
 import io.fluostream.imaging.flow.FlowField;
 import io.fluostream.imaging.flow.OpticalFlow;
 import io.fluostream.imaging.flow.PyramidalFlow;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 
 /**
  * The flow stage's variational method on the device: coarse-to-fine iterative Lucas–Kanade with a
  * Gaussian window and confidence-weighted smoothing, the same estimator as {@link PyramidalFlow}
- * (see there for the method and its accuracy) written in tensor operations, so the same code runs
- * on CUDA and, for tests, on libtorch's CPU kernels.
+ * (see there for the method, its settings and accuracy) in tensor operations, so the same code
+ * runs on CUDA and, for tests, on libtorch's CPU kernels.
  *
- * <p>How each piece maps: Gaussian blurs (pre-smoothing, pyramid reduction, the LK window, the
- * smoothing) are separable convolutions with replicated edges ({@link DeviceGaussian}); the
- * per-pixel 2 × 2 normal equations are elementwise arithmetic on the windowed structure tensor;
- * the warp gathers the 4 (bilinear) or 16 (Keys bicubic, finest level) neighbours of every
- * displaced pixel from an edge-padded copy of the next frame; the robust gradient-energy scale
- * (99.5th percentile clip) takes the order statistic from a sort on the device and its
- * 1/16-octave bin edge on the host — one small download per pyramid level.
+ * <p>How each piece maps: Gaussian blurs (pre-smoothing, pyramid reduction) are separable
+ * convolutions with replicated edges ({@link DeviceGaussian}); the wide LK window and smoothing
+ * blur on reduced grids ({@link DeviceWideGaussian}); the per-pixel 2 × 2 normal equations are
+ * elementwise arithmetic on the windowed structure tensor; the warp gathers the 4 (bilinear) or
+ * 16 (Keys bicubic, last step at the finest computed level) neighbours of every displaced pixel
+ * from an edge-padded copy of the next frame; the robust gradient-energy scale (99.5th percentile
+ * clip) takes the order statistic from a sort on the device and its 1/16-octave bin edge on the
+ * host — one small download per pyramid level.
  *
- * <p>Per frame the two frames go up once and the flow field comes down once. Each Gauss–Newton
- * step runs in its own scope so the frame's peak device memory is one step's, not all of them.
- * Not thread-safe (one per stream thread); {@link #close()} frees the device memory.
+ * <p>Both directions of a pair ({@link #estimatePair}) run as one batch of two: the frames go up
+ * once, both pyramids are built once, and every operation serves both directions. Each
+ * Gauss–Newton step runs in its own scope, so the frame's peak device memory is one step's. Not
+ * thread-safe (one per stream thread); {@link #close()} frees the device memory.
  */
 public final class DeviceFlow implements OpticalFlow, AutoCloseable {
 
@@ -43,19 +51,28 @@ public final class DeviceFlow implements OpticalFlow, AutoCloseable {
     private final PyramidalFlow.Settings settings;
     private final DeviceWorkspace workspace;
     private final AxisMaps maps;
-    private final DeviceGaussian window;
-    private final DeviceGaussian smoothing;
     private final DeviceGaussian presmooth;
     private final DeviceGaussian reduce;
+    private final DeviceGaussian firstReduction;
+    /**
+     * Window and smoothing blurs per finest computed level f (their σ is scaled by 2^−f); kept,
+     * not replaced, when the frame size changes f, so their device taps are never orphaned.
+     */
+    private final Map<Integer, DeviceWideGaussian[]> blursByFinest = new HashMap<>();
+    private DeviceWideGaussian window;
+    private DeviceWideGaussian smoothing;
+
+    /** Forward flow, backward flow and the forward estimate's texture support. */
+    public record Pair(FlowField forward, FlowField backward, Image support) {
+    }
 
     public DeviceFlow(PyramidalFlow.Settings settings, Device device) {
         this.settings = settings;
         this.workspace = new DeviceWorkspace(device, "flow");
         this.maps = new AxisMaps(workspace);
-        this.window = new DeviceGaussian(settings.windowSigma(), workspace, maps);
-        this.smoothing = settings.smoothingSigma() > 0 ? new DeviceGaussian(settings.smoothingSigma(), workspace, maps) : null;
         this.presmooth = settings.presmoothSigma() > 0 ? new DeviceGaussian(settings.presmoothSigma(), workspace, maps) : null;
         this.reduce = new DeviceGaussian(REDUCE_SIGMA, workspace, maps);
+        this.firstReduction = new DeviceGaussian(Math.hypot(REDUCE_SIGMA, settings.presmoothSigma()), workspace, maps);
     }
 
     public PyramidalFlow.Settings settings() {
@@ -68,105 +85,185 @@ public final class DeviceFlow implements OpticalFlow, AutoCloseable {
 
     @Override
     public void estimate(Image previous, Image next, FlowField out) {
+        if (out.height() != previous.height() || out.width() != previous.width()) {
+            throw new IllegalArgumentException("output " + out + " does not match frames " + previous);
+        }
+        float[] uv = run(previous, next, false)[0];
+        System.arraycopy(uv, 0, out.asImage().data(), 0, uv.length);
+    }
+
+    /**
+     * The forward flow (previous → next), the backward flow (next → previous) and the forward
+     * estimate's texture support (see {@link PyramidalFlow#textureSupport}), with one upload and
+     * one download.
+     */
+    public Pair estimatePair(Image previous, Image next) {
+        float[][] r = run(previous, next, true);
+        int h = previous.height();
+        int w = previous.width();
+        int n = h * w;
+        float[] forward = new float[2 * n];
+        float[] backward = new float[2 * n];
+        System.arraycopy(r[0], 0, forward, 0, n);            // u of direction 0
+        System.arraycopy(r[0], 2 * n, forward, n, n);        // v of direction 0
+        System.arraycopy(r[0], n, backward, 0, n);           // u of direction 1
+        System.arraycopy(r[0], 3 * n, backward, n, n);       // v of direction 1
+        return new Pair(new FlowField(new Image(2, h, w, forward)), new FlowField(new Image(2, h, w, backward)),
+                new Image(1, h, w, r[1]));
+    }
+
+    /**
+     * One direction: {u, v} as one array. Both: {[u_f, u_b, v_f, v_b], support of the forward}.
+     */
+    private float[][] run(Image previous, Image next, boolean both) {
         requireFrame(previous, "previous");
         requireFrame(next, "next");
         if (previous.height() != next.height() || previous.width() != next.width()) {
             throw new IllegalArgumentException("frames differ in shape: previous " + previous + ", next " + next
                     + "; flow needs two frames of one stream at one size");
         }
-        if (out.height() != previous.height() || out.width() != previous.width()) {
-            throw new IllegalArgumentException("output " + out + " does not match frames " + previous);
-        }
         int h = previous.height();
         int w = previous.width();
-        int levels = levels(h, w);
+        int[] heights = levelSizes(h, w, true);
+        int[] widths = levelSizes(h, w, false);
+        int levels = heights.length;
+        int finest = Math.min(settings.finestLevel(), levels - 1);
+        prepareBlurs(finest);
+        int batch = both ? 2 : 1;
         try (DeviceWorkspace.Frame frame = workspace.frame()) {
-            NDManager fm = frame.manager();
-            NDArray pair = workspace.upload(frame, new Shape(2, h, w), previous.data(), next.data());
-            if (presmooth != null) {
-                pair = presmooth.apply(pair);
+            NDArray frames = workspace.upload(frame, new Shape(2, h, w), previous.data(), next.data());
+            NDArray[] pyramid = pyramid(frames, levels, finest);
+            // Direction b estimates from frames[from[b]] to frames[to[b]].
+            NDArray from = frame.manager().create(both ? new long[] {0, 1} : new long[] {0});
+            NDArray to = frame.manager().create(both ? new long[] {1, 0} : new long[] {1});
+            NDArray flow = null; // (2, B, h, w): u, v of each direction at the level in hand
+            NDArray support = null;
+            for (int k = levels - 1; k >= finest; k--) {
+                int lh = heights[k];
+                int lw = widths[k];
+                flow = flow == null ? frame.manager().zeros(new Shape(2, batch, lh, lw))
+                        : DeviceWideGaussian.upsample(flow.reshape(2L * batch, flow.getShape().get(2), flow.getShape().get(3)),
+                                lh, lw, maps).mul(2f).reshape(2, batch, lh, lw);
+                NDArray[] refined = refine(pyramid[k].get(new NDIndex("{}", from)), pyramid[k].get(new NDIndex("{}", to)),
+                        flow, lh, lw, k == finest);
+                flow = refined[0];
+                support = refined[1];
             }
-            NDArray[] pyramid = new NDArray[levels];
-            pyramid[0] = pair;
-            for (int k = 1; k < levels; k++) {
-                pyramid[k] = reduce.apply(pyramid[k - 1]).get(":, ::2, ::2");
+            for (int k = finest - 1; k >= 0; k--) {
+                flow = DeviceWideGaussian.upsample(flow.reshape(2L * batch, heights[k + 1], widths[k + 1]),
+                        heights[k], widths[k], maps).mul(2f).reshape(2, batch, heights[k], widths[k]);
+                support = DeviceWideGaussian.upsample(support, heights[k], widths[k], maps);
             }
-            NDArray flow = null; // (2, h, w): u, v at the level in hand
-            for (int k = levels - 1; k >= 0; k--) {
-                NDArray level = pyramid[k];
-                int lh = (int) level.getShape().get(1);
-                int lw = (int) level.getShape().get(2);
-                flow = flow == null ? fm.zeros(new Shape(2, lh, lw)) : upsample(flow, lh, lw);
-                flow = refine(level, flow, lh, lw, k == 0);
+            if (!both) {
+                return new float[][] {flow.toFloatArray()};
             }
-            float[] uv = flow.toFloatArray();
-            System.arraycopy(uv, 0, out.asImage().data(), 0, uv.length);
+            NDArray out = NDArrays.concat(new NDList(flow.reshape(-1), support.get(0).reshape(-1)));
+            float[] all = out.toFloatArray();
+            int n = h * w;
+            return new float[][] {Arrays.copyOf(all, 4 * n), Arrays.copyOfRange(all, 4 * n, 5 * n)};
         }
     }
 
-    /** Gauss–Newton steps on one level's flow, each followed by confidence-weighted smoothing. */
-    private NDArray refine(NDArray level, NDArray flow, int h, int w, boolean cubic) {
-        NDArray i1 = level.get(0);
-        NDArray i2 = level.get(1);
+    /** The frames (2 × H × W) reduced by factors of 2, as the pure-Java {@code ImagePyramid}. */
+    private NDArray[] pyramid(NDArray frames, int levels, int finest) {
+        NDArray[] p = new NDArray[levels];
+        if (finest == 0) {
+            p[0] = presmooth != null ? presmooth.apply(frames) : frames;
+            if (levels > 1) {
+                p[1] = reduce.apply(p[0]).get(":, ::2, ::2");
+            }
+        } else {
+            p[1] = firstReduction.apply(frames).get(":, ::2, ::2");
+        }
+        for (int k = 2; k < levels; k++) {
+            p[k] = reduce.apply(p[k - 1]).get(":, ::2, ::2");
+        }
+        return p;
+    }
+
+    /**
+     * Gauss–Newton steps on one level's flow (2 × B × h × w), each followed by confidence-weighted
+     * smoothing; returns {flow, texture support (B × h × w)}.
+     */
+    private NDArray[] refine(NDArray i1, NDArray i2, NDArray flow, int h, int w, boolean finest) {
+        long batch = i1.getShape().get(0);
         NDArray ix = gradient(i1, w, true);
         NDArray iy = gradient(i1, h, false);
         NDArray xx = ix.square();
         NDArray xy = ix.mul(iy);
         NDArray yy = iy.square();
 
-        // λ from the gradient energy with its top 0.5% clipped to the 1/16-octave bin edge above
-        // the 99.5th percentile, as the pure-Java histogram does; the order statistic comes back.
-        NDArray energy = xx.add(yy).reshape(-1);
+        // λ per direction from the gradient energy with its top 0.5% clipped to the 1/16-octave
+        // bin edge above the 99.5th percentile, as the pure-Java histogram does.
         long n = (long) h * w;
+        NDArray energy = xx.add(yy).reshape(batch, n);
         int target = (int) Math.ceil(0.995 * n);
-        float[] found = NDArrays.stack(new NDList(energy.sort().get(target - 1), energy.max())).toFloatArray();
-        if (!(found[1] > 0)) {
-            return flow.zerosLike(); // a perfectly flat level carries no motion information
+        float[] found = NDArrays.concat(new NDList(energy.sort(1).get(":, " + (target - 1)), energy.max(new int[] {1})))
+                .toFloatArray();
+        float[] clips = new float[(int) batch];
+        float[] flat = new float[(int) batch];
+        boolean anyTexture = false;
+        for (int b = 0; b < batch; b++) {
+            clips[b] = Float.intBitsToFloat(((Float.floatToRawIntBits(found[b]) >>> HISTOGRAM_SHIFT) + 1) << HISTOGRAM_SHIFT);
+            flat[b] = found[(int) batch + b] > 0 ? 0 : 1;
+            anyTexture |= flat[b] == 0;
         }
-        float clip = Float.intBitsToFloat(((Float.floatToRawIntBits(found[0]) >>> HISTOGRAM_SHIFT) + 1) << HISTOGRAM_SHIFT);
-        NDArray lambda = energy.toType(DataType.FLOAT64, false).minimum(clip).mean()
-                .mul(settings.regularisation() * 0.5).toType(DataType.FLOAT32, false);
+        NDManager fm = i1.getManager();
+        if (!anyTexture) {
+            // A perfectly flat level carries no motion information: the flow there is 0.
+            return new NDArray[] {flow.zerosLike(), fm.zeros(new Shape(batch, h, w))};
+        }
+        NDArray flatMask = fm.create(flat).reshape(batch, 1, 1);
+        // A flat direction gets a stand-in λ = 1 (its results are zeroed below).
+        NDArray lambda = energy.toType(DataType.FLOAT64, false).minimum(fm.create(clips).reshape(batch, 1)
+                        .toType(DataType.FLOAT64, false)).mean(new int[] {1})
+                .mul(settings.regularisation() * 0.5).toType(DataType.FLOAT32, false).reshape(batch, 1, 1)
+                .add(flatMask);
 
-        NDArray tensor = window.apply(NDArrays.stack(new NDList(xx, xy, yy)));
-        NDArray a = tensor.get(0);
-        NDArray b = tensor.get(1);
-        NDArray c = tensor.get(2);
+        NDArray tensor = window.apply(NDArrays.concat(new NDList(xx, xy, yy))); // (3B, h, w)
+        NDArray a = tensor.get("0:" + batch);
+        NDArray b = tensor.get(batch + ":" + 2 * batch);
+        NDArray c = tensor.get(2 * batch + ":");
         NDArray half = a.add(c).mul(0.5f);
         NDArray diff = a.sub(c).mul(0.5f);
         NDArray disc = diff.square().add(b.square()).sqrt();
         NDArray minEigen = half.sub(disc).maximum(0f);
         NDArray weight = minEigen.div(minEigen.add(lambda));
         // det(A + λI) = det A + λ(trace A + λ), det A clamped at 0 against rounding.
-        NDArray invDet = a.mul(c).sub(b.square()).maximum(0f).add(lambda.mul(a.add(c).add(lambda))).pow(-1f);
+        NDArray invDet = fm.create(1f).div(a.mul(c).sub(b.square()).maximum(0f).add(lambda.mul(a.add(c).add(lambda))));
         NDArray ia = c.add(lambda).mul(invDet);
         NDArray ib = b.neg().mul(invDet);
         NDArray ic = a.add(lambda).mul(invDet);
-        NDArray weightSum = smoothing != null ? smoothing.apply(weight.expandDims(0)).get(0) : null;
+        NDArray weightSum = smoothing != null ? smoothing.apply(weight) : null;
+        NDArray norm = weightSum != null ? fm.create(1f).div(weightSum.maximum(MIN_NEIGHBOUR_WEIGHT)) : null;
         NDArray padded = padNext(i2, h, w);
         NDArray[] uv = {flow.get(0), flow.get(1)};
         for (int it = 0; it < settings.iterations(); it++) {
             NDArray u0 = uv[0];
             NDArray v0 = uv[1];
+            // Bicubic only on the last step of the finest computed level, as the pure-Java estimator.
+            boolean cubic = finest && it == settings.iterations() - 1;
             uv = DeviceWorkspace.step(() -> {
                 NDArray temporal = warpedDifference(padded, i1, u0, v0, h, w, cubic);
-                NDArray rhs = window.apply(NDArrays.stack(new NDList(ix.mul(temporal), iy.mul(temporal))));
-                NDArray bx = rhs.get(0);
-                NDArray by = rhs.get(1);
+                NDArray rhs = window.apply(NDArrays.concat(new NDList(ix.mul(temporal), iy.mul(temporal))));
+                NDArray bx = rhs.get("0:" + batch);
+                NDArray by = rhs.get(batch + ":");
                 NDArray u = u0.sub(ia.mul(bx).add(ib.mul(by)));
                 NDArray v = v0.sub(ib.mul(bx).add(ic.mul(by)));
                 if (smoothing == null) {
                     return new NDArray[] {u, v};
                 }
-                NDArray smoothed = smoothing.apply(NDArrays.stack(new NDList(weight.mul(u), weight.mul(v))));
-                NDArray norm = weightSum.maximum(MIN_NEIGHBOUR_WEIGHT).pow(-1f);
-                return new NDArray[] {smoothed.get(0).mul(norm), smoothed.get(1).mul(norm)};
+                NDArray smoothed = smoothing.apply(NDArrays.concat(new NDList(weight.mul(u), weight.mul(v))));
+                return new NDArray[] {smoothed.get("0:" + batch).mul(norm), smoothed.get(batch + ":").mul(norm)};
             });
         }
-        return NDArrays.stack(new NDList(uv[0], uv[1]));
+        NDArray keep = fm.create(1f).sub(flatMask);
+        NDArray support = (weightSum != null ? weightSum : weight).mul(keep);
+        return new NDArray[] {NDArrays.stack(new NDList(uv[0].mul(keep), uv[1].mul(keep))), support};
     }
 
-    /** Central differences along x or y, one-sided at the edges, as the pure-Java estimator. */
-    private NDArray gradient(NDArray plane, int length, boolean alongX) {
+    /** Central differences along x or y, one-sided at the edges, as the pure-Java pyramid. */
+    private NDArray gradient(NDArray planes, int length, boolean alongX) {
         NDArray ahead = maps.clampedShift(length, 1);
         NDArray behind = maps.clampedShift(length, -1);
         NDArray scale = maps.cachedFloats("gradient-scale:" + length, () -> {
@@ -177,12 +274,12 @@ public final class DeviceFlow implements OpticalFlow, AutoCloseable {
             return s;
         });
         if (alongX) {
-            return AxisMaps.columns(plane, ahead).sub(AxisMaps.columns(plane, behind)).mul(scale.reshape(1, length));
+            return AxisMaps.columns(planes, ahead).sub(AxisMaps.columns(planes, behind)).mul(scale.reshape(1, 1, length));
         }
-        return AxisMaps.rows(plane, ahead).sub(AxisMaps.rows(plane, behind)).mul(scale.reshape(length, 1));
+        return AxisMaps.rows(planes, ahead).sub(AxisMaps.rows(planes, behind)).mul(scale.reshape(1, length, 1));
     }
 
-    /** The next frame with its edges replicated {@value #PAD} px out, flattened for gathers. */
+    /** The next frames with their edges replicated {@value #PAD} px out, flattened for gathers. */
     private NDArray padNext(NDArray next, int h, int w) {
         NDArray rows = AxisMaps.rows(next, maps.replicatePad(h, PAD));
         return AxisMaps.columns(rows, maps.replicatePad(w, PAD)).reshape(-1);
@@ -195,12 +292,13 @@ public final class DeviceFlow implements OpticalFlow, AutoCloseable {
     private NDArray warpedDifference(NDArray padded, NDArray previous, NDArray u, NDArray v, int h, int w,
             boolean cubic) {
         NDManager fm = u.getManager();
-        NDArray xs = maps.cachedFloats("x:" + w, () -> ramp(w)).reshape(1, w);
-        NDArray ys = maps.cachedFloats("y:" + h, () -> ramp(h)).reshape(h, 1);
+        long batch = u.getShape().get(0);
+        NDArray xs = maps.cachedFloats("x:" + w, () -> ramp(w)).reshape(1, 1, w);
+        NDArray ys = maps.cachedFloats("y:" + h, () -> ramp(h)).reshape(1, h, 1);
         NDArray sx = u.add(xs);
         NDArray sy = v.add(ys);
         NDArray inside = sx.gte(0f).logicalAnd(sy.gte(0f)).logicalAnd(sx.lte(w - 1f)).logicalAnd(sy.lte(h - 1f));
-        // Positions outside are clamped only so their (unused) gathers stay in range.
+        // Positions outside are clamped only so that their (unused) gathers stay in range.
         NDArray cx = sx.clip(0, w - 1);
         NDArray cy = sy.clip(0, h - 1);
         NDArray x0 = cx.floor();
@@ -208,7 +306,10 @@ public final class DeviceFlow implements OpticalFlow, AutoCloseable {
         NDArray fx = cx.sub(x0);
         NDArray fy = cy.sub(y0);
         long pw = w + 2L * PAD;
-        NDArray base = y0.toType(DataType.INT64, false).add(PAD).mul(pw).add(x0.toType(DataType.INT64, false).add(PAD));
+        long plane = (h + 2L * PAD) * pw;
+        NDArray offsets = fm.arange(0, (int) batch, 1, DataType.INT64).mul(plane).reshape(batch, 1, 1);
+        NDArray base = y0.toType(DataType.INT64, false).add(PAD).mul(pw)
+                .add(x0.toType(DataType.INT64, false).add(PAD)).add(offsets);
         NDArray sample;
         if (cubic) {
             NDArray[] wx = keys(fx);
@@ -233,8 +334,7 @@ public final class DeviceFlow implements OpticalFlow, AutoCloseable {
             NDArray bottom = p10.add(fx.mul(p11.sub(p10)));
             sample = top.add(fy.mul(bottom.sub(top)));
         }
-        NDArray difference = sample.sub(previous);
-        return NDArrays.where(inside, difference, fm.create(0f));
+        return NDArrays.where(inside, sample.sub(previous), fm.create(0f));
     }
 
     /** Keys cubic convolution weights (a = −½) of the taps at −1, 0, 1, 2 for fraction t. */
@@ -248,35 +348,27 @@ public final class DeviceFlow implements OpticalFlow, AutoCloseable {
         };
     }
 
-    /**
-     * The coarser level's flow on this level's grid, doubled: fine pixel 2c on coarse pixel c,
-     * 2c + 1 halfway to c + 1 (the last coarse pixel repeated at the edge).
-     */
-    private NDArray upsample(NDArray coarse, int h, int w) {
-        int ch = (int) coarse.getShape().get(1);
-        int cw = (int) coarse.getShape().get(2);
-        NDArray left = maps.cached("up-a:" + w + ":" + cw, () -> upsampleMap(w, cw, false));
-        NDArray right = maps.cached("up-b:" + w + ":" + cw, () -> upsampleMap(w, cw, true));
-        NDArray widened = AxisMaps.columns(coarse, left).add(AxisMaps.columns(coarse, right)).mul(0.5f);
-        NDArray above = maps.cached("up-a:" + h + ":" + ch, () -> upsampleMap(h, ch, false));
-        NDArray below = maps.cached("up-b:" + h + ":" + ch, () -> upsampleMap(h, ch, true));
-        return AxisMaps.rows(widened, above).add(AxisMaps.rows(widened, below));
+    /** Window and smoothing σ in pixels of the finest computed level (and the same at coarser ones). */
+    private void prepareBlurs(int finest) {
+        DeviceWideGaussian[] blurs = blursByFinest.computeIfAbsent(finest, f -> {
+            double scale = 1.0 / (1 << f);
+            return new DeviceWideGaussian[] {
+                new DeviceWideGaussian(settings.windowSigma() * scale, workspace, maps),
+                settings.smoothingSigma() > 0 ? new DeviceWideGaussian(settings.smoothingSigma() * scale, workspace, maps)
+                        : null,
+            };
+        });
+        window = blurs[0];
+        smoothing = blurs[1];
     }
 
-    private static long[] upsampleMap(int fine, int coarse, boolean next) {
-        long[] m = new long[fine];
-        for (int i = 0; i < fine; i++) {
-            m[i] = Math.min((i >> 1) + (next ? (i & 1) : 0), coarse - 1);
-        }
-        return m;
-    }
-
-    /** Pyramid levels for this frame size: the coarsest keeps at least 16 px a side. */
-    private int levels(int h, int w) {
-        int levels = 1;
+    /** Heights (or widths) of the pyramid levels: the coarsest keeps at least 16 px a side. */
+    private int[] levelSizes(int h, int w, boolean heights) {
+        List<Integer> sizes = new ArrayList<>();
         int lh = h;
         int lw = w;
-        while (levels < settings.levels()) {
+        sizes.add(heights ? lh : lw);
+        while (sizes.size() < settings.levels()) {
             int nh = (lh + 1) / 2;
             int nw = (lw + 1) / 2;
             if (Math.min(nh, nw) < PyramidalFlow.MIN_LEVEL_SIZE) {
@@ -284,9 +376,9 @@ public final class DeviceFlow implements OpticalFlow, AutoCloseable {
             }
             lh = nh;
             lw = nw;
-            levels++;
+            sizes.add(heights ? lh : lw);
         }
-        return levels;
+        return sizes.stream().mapToInt(Integer::intValue).toArray();
     }
 
     private static float[] ramp(int n) {

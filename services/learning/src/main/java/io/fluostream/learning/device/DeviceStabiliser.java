@@ -38,11 +38,20 @@ import io.fluostream.imaging.stabilise.ShiftResampler;
  * (O(H + W) each) and the two 7 × 7 grids. Float32 on the device where the pure-Java code uses
  * double: shifts agree to about 10⁻³ px (see the tests). Not thread-safe; {@link #close()} frees
  * the device memory, prepared {@link Reference}s included.
+ *
+ * <p>State: each {@link Reference} remembers the last shift estimated against it, which places the
+ * next frame's fine-pass window (as the pure-Java correlator remembers it for the last reference
+ * it saw): a stream's estimates depend on its own history only.
  */
 public final class DeviceStabiliser implements AutoCloseable {
 
     /** Relative contrast below which a frame counts as blank, as in the pure-Java correlator. */
     private static final double FEATURELESS = 1e-12;
+    /**
+     * How far, px, the coarse integer shift may be from the previous frame's estimate for the
+     * predicted fine-pass windows to be used (as the pure-Java correlator).
+     */
+    private static final int WINDOW_LAG = 1;
     /** Grid step of the first refinement stage: 1/4 px. */
     private static final int COARSE_UPSAMPLE = 4;
 
@@ -217,15 +226,36 @@ public final class DeviceStabiliser implements AutoCloseable {
         int dy0 = iy > height / 2 ? iy - height : iy;
         int dx0 = ix > width / 2 ? ix - width : ix;
 
-        // Fine pass: windows matched to the overlap at d0, plain (or lightly whitened) correlation.
-        NDArray refSpectrum = reference.fineSpectrum(dx0, dy0);
-        double[][] frameWindows = overlapWindows(dx0, dy0, false);
+        // Fine pass: the reference under a window over its part still in view at d0, the frame
+        // under that window translated by the shift — predicted from the stream's previous frame
+        // while d0 stays within WINDOW_LAG px of it, as the pure-Java correlator does.
+        double[][] frameWindows;
+        if (reference.fine != null && Math.abs(dx0 - reference.predictedDx) <= WINDOW_LAG
+                && Math.abs(dy0 - reference.predictedDy) <= WINDOW_LAG) {
+            frameWindows = translatedWindows(reference.fineDx0, reference.fineDy0, reference.predictedDx,
+                    reference.predictedDy);
+        } else {
+            reference.fineSpectrum(dx0, dy0);
+            frameWindows = overlapWindows(dx0, dy0, false);
+        }
         NDManager fm = plane.getManager();
         NDArray frameSpectrum = rfft2(windowMeanFree(plane, fm.create(toFloat(frameWindows[0])).reshape(1, width),
                 fm.create(toFloat(frameWindows[1])).reshape(height, 1)).values);
-        NDArray spectrum = crossPower(frameSpectrum, refSpectrum, settings.fineRegularisation());
+        NDArray spectrum = crossPower(frameSpectrum, reference.fine, settings.fineRegularisation());
         double[] d = locatePeak(spectrum, dx0, dy0);
+        reference.predictedDx = d[0];
+        reference.predictedDy = d[1];
         return new Shift(d[0], d[1], confidence);
+    }
+
+    /** The reference's fine-pass windows of integer shift (dx0, dy0) translated by (px, py). */
+    private double[][] translatedWindows(int dx0, int dy0, double px, double py) {
+        double taper = settings.windowTaper();
+        double[] x = new double[width];
+        double[] y = new double[height];
+        tukey(taper, Math.max(0, -dx0), Math.min(width, width - dx0), px, x);
+        tukey(taper, Math.max(0, -dy0), Math.min(height, height - dy0), py, y);
+        return new double[][] {x, y};
     }
 
     /** Highest surface value at least the exclusion radius (cyclically) from the peak; −∞ if none. */
@@ -480,10 +510,15 @@ public final class DeviceStabiliser implements AutoCloseable {
      * over {@code taper/2} of the length at each end, flat in between (as PhaseCorrelator's).
      */
     static void tukey(double taper, int lo, int hi, double[] out) {
+        tukey(taper, lo, hi, 0, out);
+    }
+
+    /** The same window translated by {@code shift} px (sampled at i + 0.5 − shift). */
+    static void tukey(double taper, int lo, int hi, double shift, double[] out) {
         double len = hi - lo;
         double edge = taper / 2 * len;
         for (int i = 0; i < out.length; i++) {
-            double u = i + 0.5 - lo;
+            double u = i + 0.5 - shift - lo;
             double w;
             if (u <= 0 || u >= len) {
                 w = 0;
@@ -566,6 +601,9 @@ public final class DeviceStabiliser implements AutoCloseable {
         private NDArray fine;
         private int fineDx0;
         private int fineDy0;
+        /** The last estimate against this reference: where the frame's fine-pass window goes next. */
+        private double predictedDx;
+        private double predictedDy;
 
         private Reference(NDArray samples, NDArray spectrum, boolean featureless) {
             this.samples = samples;

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.Device;
 import io.fluostream.imaging.Image;
 import io.fluostream.imaging.Images;
+import io.fluostream.imaging.flow.ConsistentFlow;
+import io.fluostream.imaging.flow.FlowEstimate;
 import io.fluostream.imaging.flow.FlowField;
 import io.fluostream.imaging.flow.PyramidalFlow;
 import io.fluostream.imaging.sim.ForwardModel;
@@ -12,28 +14,63 @@ import io.fluostream.imaging.sim.SimulationSettings;
 import org.junit.jupiter.api.Test;
 
 /**
- * The device flow (djl-cpu) against the pure-Java {@link PyramidalFlow} on simulated deforming
- * tissue. Tolerance: the two fields' endpoint difference below 1e-4 px on average and 1e-3 px at
- * worst (measured: up to 3e-7 and 5e-6 px; float32 on both sides, blurs summed in another order).
+ * The device flow (djl-cpu) against the pure-Java {@link PyramidalFlow} and {@link ConsistentFlow}
+ * on simulated deforming tissue. Tolerance: endpoint difference below 1e-4 px on average and 1e-3
+ * px at worst (float32 on both sides, blurs summed in another order; measured values printed);
+ * confidence within 1e-3; outlier flags on at most 0.1% of pixels differently (a vector at the
+ * test's threshold can fall either side).
  */
 class DeviceFlowTest {
 
+    private final ForwardModel clean = new ForwardModel(SimulationSettings.defaults().withSize(64, 64)
+            .withChannelsAndFluorophores(2, 2).withMaxFlowPxPerFrame(1.5).withSeed(31), 0);
+    private final ForwardModel noisy = new ForwardModel(SimulationSettings.defaults().withSize(72, 90)
+            .withChannelsAndFluorophores(1, 1).withPhotonLevel(20).withMaxDriftPx(0).withSeed(3), 0);
+
     @Test
     void matchesPureJavaWithDefaultSettings() {
-        ForwardModel model = new ForwardModel(SimulationSettings.defaults().withSize(64, 64)
-                .withChannelsAndFluorophores(2, 2).withMaxFlowPxPerFrame(1.5).withSeed(31), 0);
-        compare(Images.sumChannels(model.driftFreeAbundances(1)), Images.sumChannels(model.driftFreeAbundances(2)),
+        compare(Images.sumChannels(clean.driftFreeAbundances(1)), Images.sumChannels(clean.driftFreeAbundances(2)),
                 PyramidalFlow.Settings.defaults(), "64x64 clean, defaults");
     }
 
     @Test
-    void matchesPureJavaOnNoisyOddFramesWithTheStageSettings() {
-        ForwardModel model = new ForwardModel(SimulationSettings.defaults().withSize(48, 70)
-                .withChannelsAndFluorophores(1, 1).withPhotonLevel(20).withMaxDriftPx(0).withSeed(3), 0);
-        PyramidalFlow.Settings stage = PyramidalFlow.Settings.defaults().withWindowSigma(10).withSmoothingSigma(16);
-        compare(Simulated.offsetFree(model, 3), Simulated.offsetFree(model, 4), stage, "48x70 noisy, stage settings");
-        compare(Simulated.offsetFree(model, 3), Simulated.offsetFree(model, 4), stage.withSmoothingSigma(0).withLevels(1),
-                "48x70 noisy, one level, no smoothing");
+    void matchesPureJavaAtHalfResolutionWithTheStageSettings() {
+        PyramidalFlow.Settings stage = PyramidalFlow.Settings.lowLight().withSmoothingSigma(16);
+        compare(Simulated.offsetFree(noisy, 3), Simulated.offsetFree(noisy, 4), stage, "72x90 noisy, stage settings");
+        compare(Simulated.offsetFree(noisy, 3), Simulated.offsetFree(noisy, 4), stage.withSmoothingSigma(0).withLevels(1),
+                "72x90 noisy, one level, no smoothing");
+    }
+
+    @Test
+    void consistentFlowMatchesPureJava() {
+        ConsistentFlow.Settings settings = ConsistentFlow.Settings.defaults()
+                .withFlow(PyramidalFlow.Settings.lowLight().withSmoothingSigma(16));
+        Image previous = Simulated.offsetFree(noisy, 5);
+        Image next = Simulated.offsetFree(noisy, 6);
+        FlowEstimate expected;
+        try (ConsistentFlow java = new ConsistentFlow(settings, 1)) {
+            expected = java.estimate(previous, next);
+        }
+        FlowEstimate actual;
+        try (DeviceConsistentFlow device = new DeviceConsistentFlow(settings, Device.cpu())) {
+            actual = device.estimate(previous, next);
+        }
+        check(expected.field(), actual.field(), "consistent flow: forward");
+        check(expected.backward(), actual.backward(), "consistent flow: backward");
+        double confidence = Simulated.maxAbsDifference(expected.confidence(), actual.confidence());
+        double flags = Simulated.maxAbsDifference(expected.outliers(), actual.outliers()) == 0 ? 0
+                : differing(expected.outliers(), actual.outliers());
+        System.out.printf("consistent flow: confidence max difference %.2g, outlier flags differing %.4f%n", confidence, flags);
+        assertTrue(confidence <= 1e-3, "confidence differs by " + confidence);
+        assertTrue(flags <= 1e-3, "outlier flags differ on " + flags + " of pixels");
+    }
+
+    private static double differing(Image a, Image b) {
+        int count = 0;
+        for (int i = 0; i < a.data().length; i++) {
+            count += a.data()[i] != b.data()[i] ? 1 : 0;
+        }
+        return (double) count / a.data().length;
     }
 
     private static void compare(Image previous, Image next, PyramidalFlow.Settings settings, String what) {
@@ -42,6 +79,10 @@ class DeviceFlowTest {
         try (DeviceFlow device = new DeviceFlow(settings, Device.cpu())) {
             actual = device.estimate(previous, next);
         }
+        check(expected, actual, what);
+    }
+
+    private static void check(FlowField expected, FlowField actual, String what) {
         double sum = 0;
         double worst = 0;
         double speed = 0;
