@@ -75,6 +75,7 @@ class ReplayExportEndToEndTest {
     private static final String STREAM = "tiff/pos0";
     private static final String TWO = "tiff/two-channels";
     private static final int TWO_T = 3;
+    private static final List<String> FLOW_CHANNELS = List.of("u", "v", "flow.confidence", "flow.outliers");
     private static final SimulationSettings SIM = SimulationSettings.defaults().withSeed(11);
 
     private final TopicNames names = TopicNames.defaults();
@@ -236,6 +237,11 @@ class ReplayExportEndToEndTest {
         }
     }
 
+    private static Image firstTwoChannels(Image image) {
+        int plane = image.height() * image.width();
+        return new Image(2, image.height(), image.width(), java.util.Arrays.copyOf(image.data(), 2 * plane));
+    }
+
     private static Image timePoint(TiffStack s, int t) throws IOException {
         byte[] le = s.timePoint(t, 0);
         ByteBuffer b = ByteBuffer.wrap(le).order(ByteOrder.LITTLE_ENDIAN);
@@ -372,7 +378,8 @@ class ReplayExportEndToEndTest {
         double epe = 0;
         double epeZero = 0;
         try (TiffStack flow = TiffStack.open(exports.get("flow"), TiffStack.Options.defaults())) {
-            assertEquals(List.of("u", "v"), flow.metadata().channels().stream().map(ChannelInfo::name).toList());
+            // u, v first; the flow stage's confidence and outlier planes follow as extra channels
+            assertEquals(FLOW_CHANNELS, flow.metadata().channels().stream().map(ChannelInfo::name).toList());
             for (int t = 1; t < T; t++) {
                 Image uv = timePoint(flow, t);
                 FlowField truth = new FlowField(model.frame(t).flow());
@@ -380,7 +387,7 @@ class ReplayExportEndToEndTest {
                         Math.max(Math.abs(model.driftX(t)), Math.abs(model.driftY(t))))) + 4;
                 SignalMask mask = SignalMask.fromIntensity(Images.sumChannels(model.driftFreeAbundances(t - 1)),
                         SignalMask.DEFAULT_FRACTION, margin);
-                epe += FlowField.endpointError(new FlowField(uv), truth, mask) / (T - 1);
+                epe += FlowField.endpointError(new FlowField(firstTwoChannels(uv)), truth, mask) / (T - 1);
                 epeZero += FlowField.endpointError(new FlowField(uv.height(), uv.width()), truth, mask) / (T - 1);
             }
         }
@@ -409,7 +416,7 @@ class ReplayExportEndToEndTest {
             assertTrue(row.get("provenance.unmix.note").contains("no spectra for 2 channels"), row.toString());
         }
         try (TiffStack s = TiffStack.open(flow, TiffStack.Options.defaults())) {
-            assertEquals(List.of("u", "v"), s.metadata().channels().stream().map(ChannelInfo::name).toList());
+            assertEquals(FLOW_CHANNELS, s.metadata().channels().stream().map(ChannelInfo::name).toList());
             assertEquals(TWO_T, s.layout().sizeT());
         }
     }
