@@ -11,6 +11,9 @@ import io.fluostream.imaging.flow.ConsistentFlow;
 import io.fluostream.imaging.flow.PyramidalFlow;
 import io.fluostream.imaging.sim.ForwardModel;
 import io.fluostream.imaging.stabilise.PhaseCorrelator;
+import io.fluostream.imaging.stabilise.StabiliseSettings;
+import io.fluostream.imaging.stabilise.Stabiliser;
+import io.fluostream.imaging.stabilise.StreamTemplate;
 import io.fluostream.imaging.unmix.ReferenceSpectra;
 import java.io.IOException;
 import java.util.function.IntConsumer;
@@ -63,6 +66,20 @@ class DeviceMemoryTest {
                 DeviceStabiliser.Reference reference = stabiliser.prepare(frames[0])) {
             // The frames' drift moves the integer peak, so the fine pass's reference cache is rebuilt too.
             run("stabilise", i -> stabiliser.stabilise(reference, frames[i % 3], -1, 0), stabiliser::heldArrays);
+        }
+    }
+
+    /**
+     * The stage's way: {@link Stabiliser} with the device rigid path and a running-mean template
+     * refreshed on every frame, so every frame prepares a new device template and frees the last.
+     */
+    @Test
+    void stageStabiliserOnTheDeviceHoldsNoMemoryPerFrame() throws IOException {
+        StabiliseSettings settings = StabiliseSettings.DEFAULT.withTemplateFrames(32, 1);
+        StreamTemplate template = new StreamTemplate();
+        Image out = new Image(frames[0].channels(), SIZE, SIZE);
+        try (DeviceRigidPath path = new DeviceRigidPath(Device.cpu()); Stabiliser stabiliser = new Stabiliser(1, path)) {
+            run("stage stabiliser", i -> stabiliser.register(template, frames[i % 3], i, settings, out), path::heldArrays);
         }
     }
 
