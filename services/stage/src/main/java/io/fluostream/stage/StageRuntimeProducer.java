@@ -40,7 +40,6 @@ public class StageRuntimeProducer {
         }
         StageRuntime runtime = new StageRuntime(kernel, new StageIdentity(stage, version, instance),
                 TopicNames.from(key -> config.getOptionalValue(key, String.class)), registry, overrides);
-        runtime.device(config.getOptionalValue("fluostream.device", String.class).orElse("cpu"));
         if (config.getOptionalValue("fluostream.control.enabled", Boolean.class).orElse(true)) {
             // Stream tasks wait until ControlPlane has replayed the control topic (pause state first).
             runtime.control().holdUntilReplayed(
