@@ -12,6 +12,8 @@ import io.fluostream.imaging.flow.FlowSummary;
 import io.fluostream.imaging.flow.NormalisedMedianTest;
 import io.fluostream.imaging.flow.PyramidalFlow;
 import io.fluostream.imaging.flow.SignalMask;
+import io.fluostream.learning.device.DeviceChoice;
+import io.fluostream.learning.device.DeviceConsistentFlow;
 import io.fluostream.learning.flow.LearnedFlowRefiner;
 import io.fluostream.stage.FrameInput;
 import io.fluostream.stage.Parameter;
@@ -23,6 +25,7 @@ import io.quarkus.runtime.StartupEvent;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
 import java.util.List;
 import java.util.Optional;
 import org.eclipse.microprofile.config.ConfigProvider;
@@ -45,6 +48,11 @@ import org.eclipse.microprofile.config.ConfigProvider;
  * <p>The first frame of a stream has no predecessor: it gets a zero field, zero confidence and
  * the figure {@code flow.first_frame = 1}; so does a frame whose size differs from the previous.
  *
+ * <p>Device ({@code fluostream.device}): on {@code gpu} or {@code djl-cpu} both directions, the
+ * pyramids and the texture support run on the device as one batch ({@link DeviceConsistentFlow});
+ * the outlier test, the confidence and the learned refiner (on its own model's device) on the
+ * host. The {@code threads} parameter applies to the pure-Java path only.
+ *
  * <p>Stateful: the previous frame's intensity (and the smoothed field) are kept per stream in
  * the stage's stream memory. Called from one stream thread, so the estimator's scratch buffers
  * are reused safely.
@@ -59,8 +67,27 @@ public class FlowKernel implements StageKernel {
     static final List<String> PLANES = List.of("confidence", "outliers");
 
     private final LearnedFlowModel model = new LearnedFlowModel();
+    private final DeviceChoice device;
+    /** The estimator in use: pure-Java or on the device (one of them is null). */
     private ConsistentFlow flow;
+    private DeviceConsistentFlow deviceFlow;
     private String flowMethod;
+
+    /** The pure-Java kernel ({@code fluostream.device=cpu}). */
+    public FlowKernel() {
+        this(DeviceChoice.cpu());
+    }
+
+    /** The kernel on {@code device}: the device path for djl-cpu and gpu, the pure-Java one for cpu. */
+    @Inject
+    public FlowKernel(DeviceChoice device) {
+        this.device = device;
+    }
+
+    @Override
+    public String device() {
+        return device.label();
+    }
 
     @Override
     public String stage() {
@@ -150,11 +177,11 @@ public class FlowKernel implements StageKernel {
         }
         Image before = previous.get().image();
         String fallback = null;
-        ConsistentFlow estimator = estimator(in.parameters());
-        if (LEARNED.equals(in.parameters().text("method")) && estimator.refiner().isEmpty()) {
+        Optional<FlowRefiner> refiner = prepareEstimator(in.parameters());
+        if (LEARNED.equals(in.parameters().text("method")) && refiner.isEmpty()) {
             fallback = "learned model unavailable (" + model.failure() + "): variational flow";
         }
-        FlowEstimate estimate = estimator.estimate(before, intensity);
+        FlowEstimate estimate = deviceFlow != null ? deviceFlow.estimate(before, intensity) : flow.estimate(before, intensity);
         FlowField field = estimate.field();
         double alpha = in.parameters().number("temporal_smoothing");
         if (alpha > 0) {
@@ -208,7 +235,8 @@ public class FlowKernel implements StageKernel {
         return LEARNED.equals(p.text("method")) ? "learned" : "pyramidal-lk+fb";
     }
 
-    private ConsistentFlow estimator(ParameterValues p) {
+    /** Builds the estimator for these parameters unless the current one fits; returns its refiner. */
+    private Optional<FlowRefiner> prepareEstimator(ParameterValues p) {
         PyramidalFlow.Settings pyramid = PyramidalFlow.Settings.lowLight()
                 .withLevels(p.integer("levels"))
                 .withWindowSigma(p.number("window_sigma"))
@@ -223,6 +251,16 @@ public class FlowKernel implements StageKernel {
                         .withThreshold(p.number("outlier_threshold")));
         int threads = p.integer("threads");
         FlowRefiner refiner = LEARNED.equals(p.text("method")) ? model.get().orElse(null) : null;
+        if (device.onDevice()) {
+            if (deviceFlow == null || !deviceFlow.settings().equals(wanted) || deviceFlow.refiner().orElse(null) != refiner) {
+                if (deviceFlow != null) {
+                    deviceFlow.close();
+                }
+                deviceFlow = new DeviceConsistentFlow(wanted, device.device(), refiner);
+                flowMethod = refiner == null ? "pyramidal-lk+fb" : refiner.name();
+            }
+            return deviceFlow.refiner();
+        }
         if (flow == null || !flow.settings().equals(wanted) || flow.threads() != threads
                 || flow.refiner().orElse(null) != refiner) {
             if (flow != null) {
@@ -231,7 +269,7 @@ public class FlowKernel implements StageKernel {
             flow = new ConsistentFlow(wanted, threads, refiner);
             flowMethod = refiner == null ? "pyramidal-lk+fb" : refiner.name();
         }
-        return flow;
+        return flow.refiner();
     }
 
     /**
@@ -250,6 +288,9 @@ public class FlowKernel implements StageKernel {
     void close() {
         if (flow != null) {
             flow.close();
+        }
+        if (deviceFlow != null) {
+            deviceFlow.close();
         }
         model.close();
     }

@@ -24,7 +24,9 @@ public final class FrameRejected extends Exception {
         /** The output would exceed the configured maximum record size. */
         TOO_LARGE,
         /** The stage's kernel failed on this frame. */
-        PROCESSING_FAILED;
+        PROCESSING_FAILED,
+        /** The frame's stream is paused and the frames held for it reached the stage's limit. */
+        PARKED_LIMIT;
 
         public String label() {
             return name().toLowerCase(java.util.Locale.ROOT);

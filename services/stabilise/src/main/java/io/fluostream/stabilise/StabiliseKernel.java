@@ -9,6 +9,8 @@ import io.fluostream.imaging.stabilise.Registration;
 import io.fluostream.imaging.stabilise.StabiliseSettings;
 import io.fluostream.imaging.stabilise.Stabiliser;
 import io.fluostream.imaging.stabilise.StreamTemplate;
+import io.fluostream.learning.device.DeviceChoice;
+import io.fluostream.learning.device.DeviceRigidPath;
 import io.fluostream.proto.SetReferenceRequest;
 import io.fluostream.proto.StageCommand;
 import io.fluostream.proto.StageReply;
@@ -22,6 +24,7 @@ import io.fluostream.stage.StageOutput;
 import io.fluostream.stage.StreamMemory;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -58,6 +61,10 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * mis-registered: it is flagged and passed as acquired ({@code low_confidence = pass}) or
  * corrected with the stream's last trusted correction ({@code hold}).
  *
+ * <p><b>Device</b> ({@code fluostream.device}): on {@code gpu} or {@code djl-cpu} the rigid
+ * shift's estimate and the correcting shift run on the device ({@link DeviceRigidPath}); binning,
+ * templates, confidence policies and piecewise patches (estimate and field warp) stay on the host.
+ *
  * <p><b>Threads</b>: one stream thread calls {@link #process}; each frame's work is split between
  * {@code threads} threads (2 by default; the calling thread is one of them). The control entry
  * points ({@link #installReference}, {@link #clearReference}, {@link #resetTemplate}) may be called
@@ -74,6 +81,9 @@ public class StabiliseKernel implements StageKernel {
 
     private final Map<String, StreamState> streams = new HashMap<>();
     private final Map<String, Queue<Command>> pending = new ConcurrentHashMap<>();
+    private final DeviceChoice device;
+    /** The device path's rigid registration; null on the pure-Java path. */
+    private final DeviceRigidPath rigidPath;
     private Stabiliser stabiliser;
     /** The template policy of the last frame, for replies to SetReference. */
     private volatile String currentTemplatePolicy = "first";
@@ -99,6 +109,23 @@ public class StabiliseKernel implements StageKernel {
     }
 
     private record ResetTemplate() implements Command {
+    }
+
+    /** The pure-Java kernel ({@code fluostream.device=cpu}). */
+    public StabiliseKernel() {
+        this(DeviceChoice.cpu());
+    }
+
+    /** The kernel on {@code device}: the device path for djl-cpu and gpu, the pure-Java one for cpu. */
+    @Inject
+    public StabiliseKernel(DeviceChoice device) {
+        this.device = device;
+        this.rigidPath = device.onDevice() ? new DeviceRigidPath(device.device()) : null;
+    }
+
+    @Override
+    public String device() {
+        return device.label();
     }
 
     @Override
@@ -439,7 +466,7 @@ public class StabiliseKernel implements StageKernel {
             if (stabiliser != null) {
                 stabiliser.close();
             }
-            stabiliser = new Stabiliser(threads);
+            stabiliser = new Stabiliser(threads, rigidPath);
         }
         return stabiliser;
     }
@@ -449,6 +476,9 @@ public class StabiliseKernel implements StageKernel {
         if (stabiliser != null) {
             stabiliser.close();
             stabiliser = null;
+        }
+        if (rigidPath != null) {
+            rigidPath.close();
         }
     }
 }

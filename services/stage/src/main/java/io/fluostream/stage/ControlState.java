@@ -29,6 +29,10 @@ public final class ControlState {
     private final ReentrantLock kernelLock = new ReentrantLock();
     private volatile CountDownLatch replayed = new CountDownLatch(0);
     private volatile long replayWaitMillis = 240_000;
+    private volatile long maxParkedBytes = DEFAULT_MAX_PARKED_BYTES;
+
+    /** Default of {@code fluostream.control.max-parked-bytes}: what one paused stream may hold on a replica's disk. */
+    public static final long DEFAULT_MAX_PARKED_BYTES = 2L << 30;
 
     /**
      * Makes stream tasks wait, when they start, until {@link #replayDone()}: so a replica that was
@@ -90,6 +94,18 @@ public final class ControlState {
 
     public long parkedTotal() {
         return parked.values().stream().mapToLong(AtomicLong::get).sum();
+    }
+
+    /** The most bytes of frames held for one paused stream; later frames go to the dead-letter topic. */
+    public long maxParkedBytes() {
+        return maxParkedBytes;
+    }
+
+    public void maxParkedBytes(long bytes) {
+        if (bytes < 0) {
+            throw new IllegalArgumentException("fluostream.control.max-parked-bytes must be >= 0, got " + bytes);
+        }
+        this.maxParkedBytes = bytes;
     }
 
     void addParked(String streamId, long delta) {

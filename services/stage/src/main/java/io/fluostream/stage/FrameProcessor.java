@@ -95,8 +95,17 @@ public final class FrameProcessor implements Processor<String, byte[], String, b
         RecordMetadata meta = context.recordMetadata().orElse(null);
         long offset = meta == null ? -1 : meta.offset();
         String stream = record.key();
-        if (stream != null && (control.streamPaused(stream) || parked.holds(stream))) {
-            parked.park(stream, offset, record.timestamp(), record.value());
+        // (A record without a value is not a frame: it goes straight to its rejection below.)
+        if (stream != null && record.value() != null && (control.streamPaused(stream) || parked.holds(stream))) {
+            if (parked.fits(stream, record.value().length, control.maxParkedBytes())) {
+                parked.park(stream, offset, record.timestamp(), record.value());
+            } else {
+                deadLetter(record, new FrameRejected(FrameRejected.Reason.PARKED_LIMIT, "stream " + stream
+                        + " is paused and already holds " + parked.bytes(stream) + " bytes of frames on this replica"
+                        + " (fluostream.control.max-parked-bytes = " + control.maxParkedBytes()
+                        + "); resume the stream, and replay this frame from the dead-letter topic if it is needed"),
+                        meta == null ? -1 : meta.partition(), offset);
+            }
             return;
         }
         take(record, meta == null ? -1 : meta.partition(), offset);

@@ -28,6 +28,7 @@ final class ParkedFrames {
     private final KeyValueStore<String, byte[]> store;
     private final ControlState control;
     private final Map<String, Long> counts = new LinkedHashMap<>();
+    private final Map<String, Long> bytes = new LinkedHashMap<>();
 
     /** One parked record, with where it came from (for dead-letter labels when released). */
     record Parked(String key, String streamId, long offset, long timestamp, byte[] value) {
@@ -38,7 +39,9 @@ final class ParkedFrames {
         this.control = control;
         try (KeyValueIterator<String, byte[]> all = store.all()) {
             while (all.hasNext()) {
-                counts.merge(streamOf(all.next().key), 1L, Long::sum);
+                KeyValue<String, byte[]> kv = all.next();
+                counts.merge(streamOf(kv.key), 1L, Long::sum);
+                bytes.merge(streamOf(kv.key), (long) kv.value.length, Long::sum);
             }
         }
         counts.forEach(control::addParked);
@@ -59,10 +62,21 @@ final class ParkedFrames {
         return counts.containsKey(streamId);
     }
 
+    /** Bytes held for the stream (stored values: the record plus its timestamp). */
+    long bytes(String streamId) {
+        return bytes.getOrDefault(streamId, 0L);
+    }
+
+    /** Whether a record of this size still fits under the stream's limit. */
+    boolean fits(String streamId, int recordBytes, long maxBytes) {
+        return bytes(streamId) + Long.BYTES + recordBytes <= maxBytes;
+    }
+
     void park(String streamId, long offset, long timestamp, byte[] value) {
         byte[] v = ByteBuffer.allocate(Long.BYTES + value.length).putLong(timestamp).put(value).array();
         store.put(streamId + SEPARATOR + String.format("%020d", offset), v);
         counts.merge(streamId, 1L, Long::sum);
+        bytes.merge(streamId, (long) v.length, Long::sum);
         control.addParked(streamId, 1);
     }
 
@@ -94,8 +108,10 @@ final class ParkedFrames {
     void release(Parked p) {
         store.delete(p.key());
         long left = counts.merge(p.streamId(), -1L, Long::sum);
-        if (left <= 0) {
+        long bytesLeft = bytes.merge(p.streamId(), -(long) (Long.BYTES + p.value().length), Long::sum);
+        if (left <= 0 || bytesLeft <= 0) {
             counts.remove(p.streamId());
+            bytes.remove(p.streamId());
         }
         control.addParked(p.streamId(), -1);
     }
@@ -104,6 +120,7 @@ final class ParkedFrames {
     void forget() {
         counts.forEach((s, n) -> control.addParked(s, -n));
         counts.clear();
+        bytes.clear();
     }
 
     private static String streamOf(String key) {

@@ -71,6 +71,16 @@ public interface StageKernel {
         throw new UnsupportedOperationException(stage() + " does not serve " + command.getCallCase());
     }
 
+    /**
+     * Where this kernel reconstructs frames: {@code cpu} (the pure-Java kernels), {@code djl-cpu}
+     * or {@code gpu} (the device path); GetStatus reports it. A kernel with a device path takes
+     * the service's {@link io.fluostream.learning.device.DeviceChoice} (resolved from
+     * {@code fluostream.device} by {@link StageDevices}) and returns its {@code label()}.
+     */
+    default String device() {
+        return "cpu";
+    }
+
     /** The model version serving now (e.g. "unet-n2v/7"), or empty for a model-free stage. */
     default String modelVersion() {
         return "";

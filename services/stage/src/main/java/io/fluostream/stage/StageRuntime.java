@@ -20,7 +20,6 @@ public final class StageRuntime {
     private final StageMetrics metrics;
     private final StreamLedger ledger = new StreamLedger();
     private final ControlState control = new ControlState();
-    private volatile String device = "cpu";
 
     /**
      * @param parameterOverrides values from config, validated like any SetParameters call (a bad one
@@ -78,14 +77,9 @@ public final class StageRuntime {
         return ledger;
     }
 
-    /** Where the kernel runs: {@code fluostream.device} as configured (cpu unless a stage chooses). */
+    /** Where the kernel runs ({@link StageKernel#device()}): cpu, djl-cpu or gpu. */
     public String device() {
-        return device;
-    }
-
-    public StageRuntime device(String device) {
-        this.device = device;
-        return this;
+        return kernel.device();
     }
 
     /** Pause state and applied offset set by the control topic, and the kernel lock. */

@@ -40,13 +40,15 @@ public class StageRuntimeProducer {
         }
         StageRuntime runtime = new StageRuntime(kernel, new StageIdentity(stage, version, instance),
                 TopicNames.from(key -> config.getOptionalValue(key, String.class)), registry, overrides);
-        runtime.device(config.getOptionalValue("fluostream.device", String.class).orElse("cpu"));
         if (config.getOptionalValue("fluostream.control.enabled", Boolean.class).orElse(true)) {
             // Stream tasks wait until ControlPlane has replayed the control topic (pause state first).
             runtime.control().holdUntilReplayed(
                     config.getOptionalValue("fluostream.control.replay-timeout", java.time.Duration.class)
                             .orElse(java.time.Duration.ofMinutes(4)).toMillis());
         }
+        // Frames of a paused stream wait on this replica's disk (and the store's changelog): bounded.
+        runtime.control().maxParkedBytes(config.getOptionalValue("fluostream.control.max-parked-bytes", Long.class)
+                .orElse(ControlState.DEFAULT_MAX_PARKED_BYTES));
         return runtime;
     }
 

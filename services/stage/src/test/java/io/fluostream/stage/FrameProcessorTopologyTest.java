@@ -194,6 +194,37 @@ class FrameProcessorTopologyTest {
         assertTrue(dlq.isEmpty());
     }
 
+    @Test
+    void aPausedStreamHoldsFramesUpToItsLimitAndTheRestGoToTheDeadLetterTopicWithTheReason() throws Exception {
+        byte[] first = frame("s1", 0, 1).toByteArray();
+        // Room for two frames of this size (each stored with its 8-byte timestamp), not three.
+        runtime.control().maxParkedBytes(2L * (first.length + Long.BYTES) + first.length / 2);
+        runtime.control().pauseStream("s1");
+        raw.pipeInput("s1", first);
+        raw.pipeInput("s1", frame("s1", 1, 1).toByteArray());
+        raw.pipeInput("s1", frame("s1", 2, 1).toByteArray());
+        raw.pipeInput("s2", frame("s2", 0, 1).toByteArray());
+        assertEquals(List.of("s2"), out.readRecordsToList().stream().map(TestRecord::key).toList());
+        assertEquals(2, runtime.control().parked("s1"));
+        List<TestRecord<String, byte[]>> dead = dlq.readRecordsToList();
+        assertEquals(1, dead.size());
+        assertEquals(2L, sequenceOf(dead.get(0).value()), "the frame that did not fit, as it came");
+        assertEquals("parked_limit", DeadLetters.header(dead.get(0).headers(), DeadLetters.REASON));
+        assertTrue(DeadLetters.header(dead.get(0).headers(), DeadLetters.MESSAGE).contains("max-parked-bytes"));
+
+        runtime.control().resumeStream("s1");
+        for (int i = 0; i < 2; i++) {
+            driver.advanceWallClockTime(FrameProcessor.RELEASE_INTERVAL);
+        }
+        assertEquals(List.of(0L, 1L), out.readRecordsToList().stream().map(r -> sequenceOf(r.value())).toList());
+        assertEquals(0, runtime.control().parked("s1"));
+        // Released: the stream has room again.
+        runtime.control().pauseStream("s1");
+        raw.pipeInput("s1", frame("s1", 3, 1).toByteArray());
+        assertEquals(1, runtime.control().parked("s1"));
+        assertTrue(dlq.isEmpty());
+    }
+
     private static long sequenceOf(byte[] value) {
         try {
             return Frame.parseFrom(value).getSequence();

@@ -10,6 +10,8 @@ import io.fluostream.imaging.flow.SignalMask;
 import io.fluostream.imaging.flow.SimulatedFlowPair;
 import io.fluostream.imaging.sim.ForwardModel;
 import io.fluostream.imaging.sim.SimulationSettings;
+import io.fluostream.learning.device.DeviceChoice;
+import io.fluostream.learning.device.DeviceConsistentFlow;
 import io.fluostream.learning.flow.LearnedFlowRefiner;
 import java.lang.management.ManagementFactory;
 import java.lang.management.OperatingSystemMXBean;
@@ -20,6 +22,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -40,6 +43,13 @@ import picocli.CommandLine.Option;
  * of a frame reused for the next pair, confidence and outliers included), {@code --threads}
  * threads. Megapixels per second of wall time, and the process CPU time per frame with the load
  * average, since these machines are shared.
+ *
+ * <p>Device ({@code --device cpu|djl-cpu|gpu}): the variational estimate of the same 512×512 stream
+ * as the stage runs it on that device ({@link ConsistentFlow} for cpu, {@link DeviceConsistentFlow}
+ * otherwise), timed by {@link DeviceThroughput}: {@code device}, {@code device_mpix_s} (null with
+ * the reason when the device is unavailable) and its conditions. Accuracy and the other speed
+ * figures use the pure-Java kernels ({@code accuracy_device: cpu}); the stage-level equivalence
+ * tests show the device path gives the same answers.
  */
 @Command(name = "flow", mixinStandardHelpOptions = true,
         description = "Flow accuracy (EPE vs simulated truth) of the variational and learned methods, and speed at 512x512.")
@@ -69,10 +79,28 @@ public final class BenchFlow implements Callable<Integer> {
     @Option(names = "--no-learned", description = "Skip the learned method.")
     boolean noLearned;
 
+    @Mixin
+    DeviceOption device = new DeviceOption();
+
+    @Option(names = "--device-only", description = "Only the --device speed figure (no accuracy runs, no pure-Java speeds).")
+    boolean deviceOnly;
+
     @Override
     public Integer call() {
+        if (!DeviceThroughput.CHOICES.contains(device.device())) {
+            System.err.println("--device is '" + device.device() + "'; use one of " + DeviceThroughput.CHOICES);
+            return 2;
+        }
         System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(threads));
         System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
+        if (deviceOnly) {
+            Map<String, Object> result = new LinkedHashMap<>(deviceSpeed(speedStream()));
+            result.put("threads", threads);
+            result.put("cores", Runtime.getRuntime().availableProcessors());
+            result.put("load_average", round(ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage()));
+            System.out.println(Json.write(result));
+            return 0;
+        }
         LearnedFlowRefiner learned = noLearned ? null : LearnedFlowRefiner.shipped();
         Map<String, Object> result = new LinkedHashMap<>();
         result.put("input", input == SimulatedFlowPair.Input.RAW ? "raw offset-free, channels summed"
@@ -152,11 +180,48 @@ public final class BenchFlow implements Callable<Integer> {
             result.put("learned_ms_per_frame_512", round(l.msPerFrame()));
             learned.close();
         }
+        result.putAll(deviceSpeed(stream));
+        result.put("accuracy_device", "cpu");
         result.put("threads", threads);
         result.put("cores", Runtime.getRuntime().availableProcessors());
         result.put("load_average", round(ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage()));
         System.out.println(Json.write(result));
         return 0;
+    }
+
+    /** The variational estimate of the stream's consecutive pairs on the {@code --device}, as the stage runs it. */
+    private Map<String, Object> deviceSpeed(List<Image> frames) {
+        int pairs = frames.size() - 1;
+        return DeviceThroughput.measure(device.device(), 512, 512, threads, speedSeconds, 3, (DeviceChoice choice) -> {
+            ConsistentFlow.Settings settings = ConsistentFlow.Settings.defaults();
+            if (choice.onDevice()) {
+                DeviceConsistentFlow flow = new DeviceConsistentFlow(settings, choice.device());
+                return new DeviceThroughput.StageRun() {
+                    @Override
+                    public void frame(int i) {
+                        flow.estimate(frames.get(i % pairs), frames.get(i % pairs + 1));
+                    }
+
+                    @Override
+                    public void close() {
+                        flow.close();
+                    }
+                };
+            }
+            ConsistentFlow flow = new ConsistentFlow(settings, threads);
+            FlowEstimate out = new FlowEstimate(512, 512);
+            return new DeviceThroughput.StageRun() {
+                @Override
+                public void frame(int i) {
+                    flow.estimate(frames.get(i % pairs), frames.get(i % pairs + 1), out);
+                }
+
+                @Override
+                public void close() {
+                    flow.close();
+                }
+            };
+        });
     }
 
     /** Consecutive drift-free 512×512 frames (offset-free raw, channels summed). */

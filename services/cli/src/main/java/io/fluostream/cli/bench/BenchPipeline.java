@@ -65,11 +65,19 @@ final class BenchPipeline implements Callable<Integer> {
     @Option(names = "--streams", description = "Streams the frames are spread over (default ${DEFAULT-VALUE}).")
     int streams = 2;
 
+    @Option(names = "--fps", description = "Camera rate: frames per second published over all streams; 0 = as fast as the"
+            + " broker takes them (default ${DEFAULT-VALUE}). At a rate the pipeline sustains, latency is per-frame work, not queueing.")
+    double publishFps = 0;
+
     @Option(names = "--partitions", description = "Partitions per topic (default ${DEFAULT-VALUE}).")
     int partitions = 2;
 
     @Override
     public Integer call() throws Exception {
+        if (!(publishFps >= 0) || Double.isInfinite(publishFps)) {
+            throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+                    "--fps must be a finite rate >= 0 (0 = as fast as the broker takes them), got " + publishFps);
+        }
         Home home = Home.locate();
         Path runDir = home.root().resolve("run/bench-pipeline");
         Stack.deleteData(runDir);
@@ -111,11 +119,19 @@ final class BenchPipeline implements Callable<Integer> {
             }, "bench-watcher");
             watcher.start();
 
-            say("publishing " + frames + " frames over " + streams + " streams as fast as the broker takes them");
+            say("publishing " + frames + " frames over " + streams + " streams "
+                    + (publishFps > 0 ? "at " + publishFps + " frames/s" : "as fast as the broker takes them"));
             long start = System.nanoTime();
             try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(RigSimulator.producerConfig(stack.bootstrap()),
                     new StringSerializer(), new ByteArraySerializer())) {
                 for (int i = 0; i < frames; i++) {
+                    if (publishFps > 0) {
+                        long due = start + (long) (i * 1e9 / publishFps);
+                        long wait = due - System.nanoTime();
+                        if (wait > 0) {
+                            Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+                        }
+                    }
                     int s = i % streams;
                     int t = i / streams;
                     Frame f = rendered.get(s).get(t % rendered.get(s).size()).toBuilder()
@@ -145,6 +161,7 @@ final class BenchPipeline implements Callable<Integer> {
             out.put("size", size);
             out.put("channels", channels);
             out.put("frames", frames);
+            out.put("publish_fps", publishFps > 0 ? publishFps : null);
             out.put("lost", frames - distinct);
             out.put("duplicated", audit.duplicated(Topic.FLOW));
             out.put("fps", fps);

@@ -12,6 +12,8 @@ import io.fluostream.imaging.stabilise.Registration;
 import io.fluostream.imaging.stabilise.StabiliseSettings;
 import io.fluostream.imaging.stabilise.Stabiliser;
 import io.fluostream.imaging.stabilise.StreamTemplate;
+import io.fluostream.learning.device.DeviceChoice;
+import io.fluostream.learning.device.DeviceRigidPath;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.util.LinkedHashMap;
@@ -19,6 +21,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -40,6 +43,13 @@ import picocli.CommandLine.Option;
  * <p><b>Speed</b>: estimate + resample of one-channel frames (a slowly drifting stream), wall
  * clock, with the stated thread count; the JSON also carries CPU time (all threads, helpers'
  * spin-waits included), one thread's throughput per CPU-second, and the machine's load.
+ *
+ * <p><b>Device</b> ({@code --device cpu|djl-cpu|gpu}): the stage's rigid registration (estimate
+ * and resample, as the stage runs it with {@code fluostream.device} set so) timed on that device
+ * by {@link DeviceThroughput}: {@code device}, {@code device_mpix_s} (null with the reason when the
+ * device is unavailable) and its conditions. The accuracy runs and the other speed figures use the
+ * pure-Java kernels ({@code accuracy_device: cpu}); the stage-level equivalence tests show the
+ * device path gives the same answers.
  */
 @Command(name = "stabilise", mixinStandardHelpOptions = true,
         description = "Drift correction: accuracy against the simulator's truth and speed, beside an integer-pixel"
@@ -73,6 +83,15 @@ public final class BenchStabilise implements Callable<Integer> {
     @Option(names = "--seed", description = "Simulator seed (default ${DEFAULT-VALUE}).")
     long seed = 7;
 
+    @Mixin
+    DeviceOption device = new DeviceOption();
+
+    @Option(names = "--device-only", description = "Only the --device speed figure (no accuracy runs, no pure-Java speeds).")
+    boolean deviceOnly;
+
+    @Option(names = "--device-seconds", description = "Timed seconds of the --device figure (default ${DEFAULT-VALUE}).")
+    double deviceSeconds = 8;
+
     @Override
     public Integer call() {
         if (quick) {
@@ -82,8 +101,22 @@ public final class BenchStabilise implements Callable<Integer> {
             piecewiseFrames = Math.min(piecewiseFrames, 4);
             speedFrames = Math.min(speedFrames, 10);
         }
+        if (!DeviceThroughput.CHOICES.contains(device.device())) {
+            System.err.println("--device is '" + device.device() + "'; use one of " + DeviceThroughput.CHOICES);
+            return 2;
+        }
         Map<String, Object> json = new LinkedHashMap<>();
         StabiliseSettings rigid = StabiliseSettings.DEFAULT;
+        int speedSize = quick ? 128 : 512;
+        if (deviceOnly) {
+            json.putAll(deviceSpeed(speedSize, rigid));
+            json.put("threads", threads);
+            json.put("available_processors", Runtime.getRuntime().availableProcessors());
+            json.put("load_average", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
+            json.put("quick", quick);
+            System.out.println(Json.write(json));
+            return 0;
+        }
         System.out.printf("stabilise bench: %d streams x %d frames of %dx%d, registering the sum of raw channels"
                 + " minus offset; %s template, %s mode%n", streams, frames, size, size, rigid.template().id(),
                 rigid.mode().id());
@@ -96,7 +129,6 @@ public final class BenchStabilise implements Callable<Integer> {
         double[] piecewise = piecewiseAccuracy(size, 20);
         json.put("piecewise_rms_err_px", piecewise[0]);
 
-        int speedSize = quick ? 128 : 512;
         double[] rigid512 = speed(speedSize, rigid, threads);
         json.put("rigid_mpix_s_" + 512, rigid512[0]);
         double[] rigid2048 = quick ? new double[] {Double.NaN, Double.NaN} : speed(2048, rigid, threads);
@@ -109,6 +141,9 @@ public final class BenchStabilise implements Callable<Integer> {
         // other load on the machine (wall-clock figures above are).
         double[] rigidOne = speed(speedSize, rigid, 1);
         double[] piecewiseOne = speed(speedSize, rigid.withMode(StabiliseSettings.Mode.PIECEWISE), 1);
+
+        json.putAll(deviceSpeed(speedSize, rigid));
+        json.put("accuracy_device", "cpu");
 
         // Conditions and supporting figures.
         json.put("accuracy_size_px", size);
@@ -321,6 +356,36 @@ public final class BenchStabilise implements Callable<Integer> {
                     settings.mode().id(), side, side, threadCount, wall / 1e6 / count, mpix, cpuMs);
             return new double[] {mpix, cpuMs};
         }
+    }
+
+    /**
+     * The stage's rigid registration (estimate + resample into a reused output) of a slowly drifting
+     * one-channel stream on the {@code --device}, as the stage builds it for that device.
+     */
+    private Map<String, Object> deviceSpeed(int side, StabiliseSettings settings) {
+        Image[] stream = speedStream(side, quick ? 4 : 64);
+        double seconds = quick ? Math.min(deviceSeconds, 2) : deviceSeconds;
+        return DeviceThroughput.measure(device.device(), side, side, threads, seconds, quick ? 5 : 20,
+                (DeviceChoice choice) -> {
+                    DeviceRigidPath path = choice.onDevice() ? new DeviceRigidPath(choice.device()) : null;
+                    Stabiliser stabiliser = new Stabiliser(threads, path);
+                    StreamTemplate template = new StreamTemplate();
+                    Image out = new Image(1, side, side);
+                    return new DeviceThroughput.StageRun() {
+                        @Override
+                        public void frame(int i) {
+                            stabiliser.register(template, stream[i % stream.length], i, settings, out);
+                        }
+
+                        @Override
+                        public void close() {
+                            stabiliser.close();
+                            if (path != null) {
+                                path.close();
+                            }
+                        }
+                    };
+                });
     }
 
     /** The baseline's speed: integer phase correlation and integer translation, one thread. */

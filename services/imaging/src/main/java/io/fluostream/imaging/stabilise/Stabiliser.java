@@ -23,6 +23,9 @@ import java.util.Map;
  *       template's transforms are rebuilt every {@code templateRefreshFrames} folds.</li>
  * </ol>
  *
+ * <p>With a {@link RigidPath} (the device path), the rigid shift's estimate and the correcting
+ * shift run there; binning, templates, confidence policies and piecewise patches stay here.
+ *
  * <p>Threads: the work of each step is split between a {@link Workers} team of {@code threads}
  * (the caller is one of them). An instance keeps transforms and buffers per frame shape, shared
  * by all the streams it serves; per-stream state lives in each {@link StreamTemplate}. Not
@@ -33,6 +36,8 @@ public final class Stabiliser implements AutoCloseable {
     private final Workers workers;
     private final ShiftResampler shiftResampler;
     private final FieldResampler fieldResampler;
+    /** Where the rigid estimate and shift run instead of the pure-Java code; null: here. */
+    private final RigidPath rigidPath;
     private final Map<PlaneKey, PhaseCorrelator> correlators = new HashMap<>();
     private final Map<PatchKey, PatchCorrelator> patchCorrelators = new HashMap<>();
     private Image plane;
@@ -47,12 +52,21 @@ public final class Stabiliser implements AutoCloseable {
 
     /** A stabiliser whose steps run on {@code threads} threads (1–16), the caller included. */
     public Stabiliser(int threads) {
+        this(threads, null);
+    }
+
+    /**
+     * A stabiliser whose rigid estimate and correcting shift run on {@code rigidPath} (null: the
+     * pure-Java code). The caller owns {@code rigidPath} and closes it after this stabiliser.
+     */
+    public Stabiliser(int threads, RigidPath rigidPath) {
         if (threads < 1 || threads > 16) {
             throw new IllegalArgumentException("threads must be 1..16, got " + threads);
         }
         this.workers = new Workers(threads);
         this.shiftResampler = new ShiftResampler(workers);
         this.fieldResampler = new FieldResampler(workers);
+        this.rigidPath = rigidPath;
     }
 
     public int threads() {
@@ -93,12 +107,14 @@ public final class Stabiliser implements AutoCloseable {
         boolean piecewise = settings.mode() == StabiliseSettings.Mode.PIECEWISE;
         StreamTemplate.Prepared prepared = prepare(stream, settings, bin, piecewise);
 
-        PhaseCorrelator correlator = correlator(frame.height() / bin, frame.width() / bin, bin);
-        if (plane == null || plane.height() != correlator.height() || plane.width() != correlator.width()) {
-            plane = new Image(1, correlator.height(), correlator.width());
+        int ph = frame.height() / bin;
+        int pw = frame.width() / bin;
+        if (plane == null || plane.height() != ph || plane.width() != pw) {
+            plane = new Image(1, ph, pw);
         }
         RegistrationPlane.reduce(frame, settings.registrationChannel(), bin, plane, workers);
-        Shift binned = correlator.estimate(prepared.rigid(), plane);
+        Shift binned = prepared.rigidElsewhere() != null ? prepared.rigidElsewhere().estimate(plane)
+                : correlator(ph, pw, bin).estimate(prepared.rigid(), plane);
         Shift measured = new Shift(bin * binned.dx(), bin * binned.dy(), binned.confidence());
         boolean trusted = measured.confidence() >= settings.minConfidence();
 
@@ -165,7 +181,11 @@ public final class Stabiliser implements AutoCloseable {
                 fieldResampler.resample(frame, field, corrected, mask);
                 masked = true;
             } else {
-                shiftResampler.resample(frame, ax, ay, corrected);
+                if (rigidPath != null) {
+                    rigidPath.resample(frame, ax, ay, corrected);
+                } else {
+                    shiftResampler.resample(frame, ax, ay, corrected);
+                }
                 valid = ShiftResampler.validRegion(frame.height(), frame.width(), ax, ay);
             }
         }
@@ -198,29 +218,38 @@ public final class Stabiliser implements AutoCloseable {
         int stride = piecewise ? patchStride(settings, bin) : 0;
         StreamTemplate.Prepared p = stream.prepared;
         if (p != null && p.version() == stream.version() && p.bin() == bin && p.channel() == channel
-                && (!piecewise || (p.patches() != null && p.patch() == patch && p.stride() == stride))) {
+                && (!piecewise || (p.patches() != null && p.patch() == patch && p.stride() == stride))
+                && (rigidPath == null) == (p.rigidElsewhere() == null)) {
             return p;
+        }
+        if (p != null) {
+            p.release();
         }
         int h = template.height() / bin;
         int w = template.width() / bin;
         Image templatePlane = new Image(1, h, w);
         RegistrationPlane.reduce(template, channel, bin, templatePlane, workers);
-        ReferenceSpectrum rigid = correlator(h, w, bin).prepare(templatePlane);
+        ReferenceSpectrum rigid = rigidPath == null ? correlator(h, w, bin).prepare(templatePlane) : null;
+        RigidPath.Template rigidElsewhere = rigidPath != null ? rigidPath.prepare(templatePlane, correlatorSettings(bin))
+                : null;
         PatchCorrelator.PatchTemplate patches = piecewise
                 ? patchCorrelator(h, w, bin, settings).prepare(templatePlane) : null;
-        p = new StreamTemplate.Prepared(stream.version(), bin, channel, patch, stride, rigid, patches);
+        p = new StreamTemplate.Prepared(stream.version(), bin, channel, patch, stride, rigid, patches, rigidElsewhere);
         stream.prepared = p;
         return p;
     }
 
     private PhaseCorrelator correlator(int h, int w, int bin) {
-        return correlators.computeIfAbsent(new PlaneKey(h, w, bin), k -> {
-            PhaseCorrelator.Settings d = PhaseCorrelator.Settings.DEFAULT;
-            // The spectral weight is set in cycles per frame pixel: per binned pixel it is bin times that.
-            PhaseCorrelator.Settings s = new PhaseCorrelator.Settings(d.upsampleFactor(), d.windowTaper(),
-                    d.bandwidth() * bin, d.regularisation(), d.fineRegularisation());
-            return new PhaseCorrelator(h, w, s, workers);
-        });
+        return correlators.computeIfAbsent(new PlaneKey(h, w, bin), k -> new PhaseCorrelator(h, w, correlatorSettings(bin),
+                workers));
+    }
+
+    /** The correlator's settings on planes binned {@code bin}×{@code bin}. */
+    private static PhaseCorrelator.Settings correlatorSettings(int bin) {
+        PhaseCorrelator.Settings d = PhaseCorrelator.Settings.DEFAULT;
+        // The spectral weight is set in cycles per frame pixel: per binned pixel it is bin times that.
+        return new PhaseCorrelator.Settings(d.upsampleFactor(), d.windowTaper(), d.bandwidth() * bin, d.regularisation(),
+                d.fineRegularisation());
     }
 
     private PatchCorrelator patchCorrelator(int h, int w, int bin, StabiliseSettings settings) {

@@ -28,7 +28,14 @@ public final class StreamTemplate {
 
     /** Transforms of the template, for one geometry (binning, channel, patches). */
     record Prepared(long version, int bin, int channel, int patch, int stride, ReferenceSpectrum rigid,
-            PatchCorrelator.PatchTemplate patches) {
+            PatchCorrelator.PatchTemplate patches, RigidPath.Template rigidElsewhere) {
+
+        /** Frees the template prepared by a {@link RigidPath} (device memory), if any. */
+        void release() {
+            if (rigidElsewhere != null) {
+                rigidElsewhere.close();
+            }
+        }
     }
 
     /** The template image, or null while the stream has none. */
@@ -83,6 +90,9 @@ public final class StreamTemplate {
         averaged = 0;
         foldedSincePrepare = 0;
         version++;
+        if (prepared != null) {
+            prepared.release();
+        }
         prepared = null;
         lastGoodShift = null;
         lastGoodField = null;

@@ -56,10 +56,7 @@ public class ControlAuthInterceptor implements ServerInterceptor {
             return next.startCall(call, headers);
         }
         String method = call.getMethodDescriptor().getBareMethodName();
-        Optional<String> principal = principal(headers.get(AUTHORIZATION));
-        if (principal.isEmpty() && openStatus && READ_ONLY.contains(method)) {
-            principal = Optional.of("anonymous");
-        }
+        Optional<String> principal = principal(tokens, openStatus, method, headers.get(AUTHORIZATION));
         if (principal.isEmpty()) {
             String why = tokens.isEmpty()
                     ? "this stage has no control token configured: set fluostream.control.token (env FLUOSTREAM_CONTROL_TOKEN) and call with 'authorization: Bearer <token>'"
@@ -87,14 +84,21 @@ public class ControlAuthInterceptor implements ServerInterceptor {
         return Contexts.interceptCall(ctx, call, headers, next);
     }
 
-    private Optional<String> principal(String authorization) {
-        if (authorization == null) {
-            return Optional.empty();
+    /**
+     * Who makes a call of {@code method} with this authorization header: the name of a known bearer
+     * token, "anonymous" for a read-only call when status is open, or empty (refused).
+     */
+    static Optional<String> principal(ControlTokens tokens, boolean openStatus, String method, String authorization) {
+        Optional<String> known = Optional.empty();
+        if (authorization != null) {
+            String a = authorization.trim();
+            if (a.regionMatches(true, 0, "Bearer ", 0, 7)) {
+                known = tokens.principal(a.substring(7));
+            }
         }
-        String a = authorization.trim();
-        if (a.regionMatches(true, 0, "Bearer ", 0, 7)) {
-            return tokens.principal(a.substring(7));
+        if (known.isEmpty() && openStatus && READ_ONLY.contains(method)) {
+            return Optional.of("anonymous");
         }
-        return Optional.empty();
+        return known;
     }
 }
