@@ -429,7 +429,7 @@ public class DenoiseKernel implements StageKernel {
                     (int) integer(o, "min_crops", base.minCrops()), (int) integer(o, "held_out_crops", base.heldOutCrops()),
                     (int) integer(o, "first_version_steps", base.firstVersionSteps()),
                     (int) integer(o, "steps_per_version", base.stepsPerVersion()),
-                    r.getSteps() > 0 ? r.getSteps() : base.maxSteps(),
+                    r.getSteps() != 0 ? Integer.toUnsignedLong(r.getSteps()) : base.maxSteps(),
                     flag(o, "auto_activate", base.autoActivate()), flag(o, "classical_guide", base.classicalGuide()));
             if (!o.isEmpty()) {
                 throw new InvalidCommandException("unknown StartTraining option(s) " + new java.util.TreeSet<>(o.keySet())
