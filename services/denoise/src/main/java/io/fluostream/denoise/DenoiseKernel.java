@@ -4,6 +4,7 @@ import io.fluostream.frames.FrameRejected;
 import io.fluostream.frames.Topic;
 import io.fluostream.imaging.Image;
 import io.fluostream.imaging.denoise.ClassicalDenoiser;
+import io.fluostream.learning.device.DeviceChoice;
 import io.fluostream.imaging.denoise.NoiseModel;
 import io.fluostream.learning.denoise.FrameHistory;
 import io.fluostream.learning.denoise.ModelLog;
@@ -32,6 +33,7 @@ import io.fluostream.stage.StageOutput;
 import io.fluostream.stage.StreamMemory;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.util.List;
@@ -62,6 +64,7 @@ public class DenoiseKernel implements StageKernel {
     static final String STAGE = "denoise";
 
     private final StreamDenoiser denoiser;
+    private final DeviceChoice device;
     private volatile TrainingOptions trainingDefaults = TrainingOptions.defaults();
     private volatile int importChannels = 1;
     private volatile int importContextFrames;
@@ -73,7 +76,30 @@ public class DenoiseKernel implements StageKernel {
     }
 
     public DenoiseKernel(StreamDenoiser denoiser) {
+        this(denoiser, DeviceChoice.cpu());
+    }
+
+    /**
+     * The service's kernel on {@code device} (fluostream.device): on gpu or djl-cpu the classical
+     * method runs on the device path too; the U-Net always runs on libtorch (on the GPU when there
+     * is one and the setting allows it).
+     */
+    @Inject
+    public DenoiseKernel(DeviceChoice device) {
+        this(StreamDenoiser.standalone(STAGE, ManagementFactory.getRuntimeMXBean().getName()), device);
+    }
+
+    public DenoiseKernel(StreamDenoiser denoiser, DeviceChoice device) {
         this.denoiser = denoiser;
+        this.device = device;
+        if (device.onDevice()) {
+            denoiser.classicalOn(device.device());
+        }
+    }
+
+    @Override
+    public String device() {
+        return device.label();
     }
 
     @Override

@@ -73,6 +73,9 @@ public final class StreamDenoiser implements AutoCloseable {
     private volatile ModelLog log;
     private ClassicalDenoiser classical;
     private ClassicalDenoiser.Settings classicalSettings;
+    /** Where the classical method runs on the device path (fluostream.device gpu or djl-cpu); null: pure Java. */
+    private ai.djl.Device classicalDevice;
+    private io.fluostream.learning.device.DeviceDenoiser deviceClassical;
     private volatile OnlineTrainer trainer;
     /** The stream the current run trains on; empty: every stream this replica serves. */
     private volatile String trainingStream = "";
@@ -137,7 +140,9 @@ public final class StreamDenoiser implements AutoCloseable {
             stabilised = StabilisedFrame.of(raw, offsetAdu, estimator);
             result = learned(model, stabilised, past, settings);
         } else {
-            ClassicalDenoiser.Result r = classical(settings.classical()).denoise(raw, offsetAdu);
+            ClassicalDenoiser.Result r = classicalDevice != null
+                    ? deviceClassical(settings.classical()).denoise(raw, offsetAdu)
+                    : classical(settings.classical()).denoise(raw, offsetAdu);
             result = new Result(r.denoised(), null, CLASSICAL_METHOD, note, r.noise(), r.meanNoiseSigmaAdu());
             if (context > 0 || sample) {
                 stabilised = StabilisedFrame.of(raw, r.noise().toArray(NoiseModel[]::new));
@@ -221,6 +226,24 @@ public final class StreamDenoiser implements AutoCloseable {
             }
         }
         return true;
+    }
+
+    /**
+     * Runs the classical method on the device path ({@link io.fluostream.learning.device.DeviceDenoiser},
+     * the same estimate on DJL NDArrays) instead of the pure-Java kernel. Call before the first frame.
+     */
+    public synchronized void classicalOn(ai.djl.Device device) {
+        this.classicalDevice = device;
+    }
+
+    private io.fluostream.learning.device.DeviceDenoiser deviceClassical(ClassicalDenoiser.Settings wanted) {
+        if (deviceClassical == null || !wanted.equals(deviceClassical.settings())) {
+            if (deviceClassical != null) {
+                deviceClassical.close();
+            }
+            deviceClassical = new io.fluostream.learning.device.DeviceDenoiser(wanted, classicalDevice);
+        }
+        return deviceClassical;
     }
 
     private ClassicalDenoiser classical(ClassicalDenoiser.Settings wanted) {
@@ -452,6 +475,9 @@ public final class StreamDenoiser implements AutoCloseable {
         OnlineTrainer t = trainer;
         if (t != null) {
             t.stop();
+        }
+        if (deviceClassical != null) {
+            deviceClassical.close();
         }
         registry.close();
     }

@@ -8,7 +8,8 @@ import ai.djl.pytorch.jni.JniUtils;
  * Where and with how many threads the PyTorch engine computes.
  *
  * <p>Device: the first GPU when the engine sees one ({@code Engine.getGpuCount() > 0}, with the
- * {@code gpu} Maven profile's CUDA build), else the CPU; {@code fluostream.device=cpu} (or {@code FLUOSTREAM_DEVICE=cpu}) forces the CPU.
+ * {@code gpu} Maven profile's CUDA build), else the CPU; {@code fluostream.device=cpu} or {@code djl-cpu} (or
+ * {@code FLUOSTREAM_DEVICE}) keeps it on the CPU.
  *
  * <p>Threads: libtorch's inter-op pool is sized once per process from the system property
  * {@code ai.djl.pytorch.num_interop_threads}, which {@link #init} sets to 1 unless given (the stage
@@ -48,7 +49,8 @@ public final class Torch {
     public static Device device() {
         Engine e = init();
         String wanted = System.getProperty("fluostream.device", System.getenv().getOrDefault("FLUOSTREAM_DEVICE", "auto"));
-        if (!"cpu".equalsIgnoreCase(wanted) && e.getGpuCount() > 0) {
+        // cpu and djl-cpu keep libtorch on the CPU even where there is a GPU.
+        if (!"cpu".equalsIgnoreCase(wanted) && !"djl-cpu".equalsIgnoreCase(wanted) && e.getGpuCount() > 0) {
             return Device.gpu();
         }
         return Device.cpu();
