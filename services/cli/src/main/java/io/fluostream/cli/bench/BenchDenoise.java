@@ -32,6 +32,9 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import io.fluostream.learning.device.DeviceChoice;
+import io.fluostream.learning.device.DeviceDenoiser;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -40,6 +43,13 @@ import picocli.CommandLine.Option;
  * live simulated stream frame by frame while its {@link OnlineTrainer} learns in the background — at
  * several photon levels, without and with temporal context; then inference speed at 512×512 on 1
  * and 2 CPU threads (and the GPU when there is one). The last line is one JSON object.
+ *
+ * <p><b>Device</b> ({@code --device cpu|djl-cpu|gpu}): the classical method — what the stage serves
+ * until a model is in force — timed as the stage runs it with {@code fluostream.device} set so
+ * (pure Java for cpu, {@link DeviceDenoiser} otherwise), by {@link DeviceThroughput}: {@code device},
+ * {@code device_mpix_s} and its conditions ({@code device_path: classical}). The U-Net always runs
+ * on libtorch: its figures are {@code cpu_mpix_s_*} and {@code gpu_mpix_s}. {@code --device-only}
+ * skips everything else.
  */
 @Command(name = "denoise", mixinStandardHelpOptions = true,
         description = "Learned vs classical denoising against ground truth (PSNR), time to the first model, inference speed.")
@@ -73,13 +83,29 @@ public final class BenchDenoise implements Callable<Integer> {
     @Option(names = "--no-temporal", negatable = true, description = "Also train with temporal context (t-1, t-2) (default on).")
     boolean temporal = true;
 
+    @Mixin
+    DeviceOption device = new DeviceOption();
+
+    @Option(names = "--device-only", description = "Only the --device speed figure (no training runs, no network speeds).")
+    boolean deviceOnly;
+
     @Option(names = "--seed", description = "Simulation seed (default ${DEFAULT-VALUE}).")
     long seed = 1;
 
     @Override
     public Integer call() throws Exception {
+        if (!DeviceThroughput.CHOICES.contains(device.device())) {
+            System.err.println("--device is '" + device.device() + "'; use one of " + DeviceThroughput.CHOICES);
+            return 2;
+        }
         Torch.init();
         int cores = Runtime.getRuntime().availableProcessors();
+        if (deviceOnly) {
+            Map<String, Object> json = deviceSpeed();
+            json.put("cores", cores);
+            System.out.println(Json.write(json));
+            return 0;
+        }
         System.out.printf(Locale.ROOT, "bench denoise: %d cores visible, %dx%d px, %d channels, %d s training per model,"
                 + " stream at %.1f fps%n", cores, size, size, channels, trainSeconds, fps);
         List<Double> raw = new ArrayList<>();
@@ -125,6 +151,7 @@ public final class BenchDenoise implements Callable<Integer> {
             json.put("gpu_reason", "no GPU: the PyTorch engine sees 0 GPUs (CPU build; use -Pgpu on a CUDA machine)");
         }
         json.put("speed_frame", speedSize + "x" + speedSize + "x" + channels + ", confidence on (2 passes)");
+        json.putAll(deviceSpeed());
         json.put("cores", cores);
         json.put("training_threads", 1);
         json.put("train_seconds", trainSeconds);
@@ -133,6 +160,42 @@ public final class BenchDenoise implements Callable<Integer> {
         json.put("runs", runs);
         System.out.println(Json.write(json));
         return 0;
+    }
+
+    /** The classical method on the {@code --device}, as the stage builds it for that device (one frame, 1 thread). */
+    private Map<String, Object> deviceSpeed() {
+        SimulationSettings settings = SimulationSettings.defaults().withSize(speedSize, speedSize)
+                .withChannelsAndFluorophores(channels, Math.min(3, channels)).withSeed(seed);
+        ForwardModel model = new ForwardModel(settings, 0);
+        Image[] frames = {model.frame(0).raw(), model.frame(1).raw()};
+        Map<String, Object> json = DeviceThroughput.measure(device.device(), speedSize, speedSize, 1, 8, 5,
+                (DeviceChoice choice) -> {
+                    DeviceDenoiser onDevice = choice.onDevice() ? new DeviceDenoiser(ClassicalDenoiser.Settings.defaults(),
+                            choice.device()) : null;
+                    ClassicalDenoiser java = new ClassicalDenoiser(ClassicalDenoiser.Settings.defaults());
+                    return new DeviceThroughput.StageRun() {
+                        @Override
+                        public void frame(int i) {
+                            Image raw = frames[i % frames.length];
+                            if (onDevice != null) {
+                                onDevice.denoise(raw, settings.offsetAdu());
+                            } else {
+                                java.denoise(raw, settings.offsetAdu());
+                            }
+                        }
+
+                        @Override
+                        public void close() {
+                            if (onDevice != null) {
+                                onDevice.close();
+                            }
+                        }
+                    };
+                });
+        json.put("device_path", "classical");
+        json.put("device_channels", channels);
+        json.put("load_average", java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
+        return json;
     }
 
     /** One photon level, one design: a live stream served and trained on, then scored. */
