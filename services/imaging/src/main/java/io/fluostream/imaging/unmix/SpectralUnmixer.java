@@ -23,7 +23,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>An instance owns scratch buffers and (for {@code parallelism > 1}) worker threads: it is not
  * thread-safe — run one {@code compute} at a time — and should be {@link #close() closed}.
  */
-public abstract sealed class SpectralUnmixer implements AutoCloseable permits LeastSquaresUnmixer, NnlsUnmixer {
+public abstract sealed class SpectralUnmixer implements AutoCloseable permits LeastSquaresUnmixer, NnlsUnmixer, PoissonUnmixer {
 
     /**
      * The outcome of unmixing one frame.
@@ -410,6 +410,9 @@ public abstract sealed class SpectralUnmixer implements AutoCloseable permits Le
         final double[] projection;
         /** Abundances of one pixel. */
         final double[] solution;
+        /** The Poisson solver and photon counts of one pixel ({@link PoissonUnmixer}; made on first use). */
+        PoissonLikelihood poisson;
+        double[] photons;
 
         Workspace(int channels, int fluorophores) {
             this.samples = new float[channels][TILE];
