@@ -144,6 +144,10 @@ public final class Stack implements AutoCloseable {
                 "-Dkafka-streams.state.dir=" + runDir.resolve("state").resolve(s.id()),
                 "-Dfluostream.instance=" + s.id() + "-1"));
         extraConfig.forEach((k, v) -> cmd.add("-D" + k + "=" + v));
+        if (s == PipelineStage.UNMIX) {
+            // The unmixer's fast path runs on the incubating Vector API (scalar fallback without).
+            cmd.add("--add-modules=jdk.incubator.vector");
+        }
         cmd.add("-jar");
         cmd.add(home.stageApp(s).toString());
         log.accept("starting " + s.id() + " (http " + ports.http(s) + ", grpc " + ports.grpc(s) + ")");
