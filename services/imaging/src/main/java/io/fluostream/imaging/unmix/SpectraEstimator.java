@@ -118,6 +118,8 @@ public final class SpectraEstimator {
     static final double SIGNAL_TO_NOISE = 20;
     /** k-means clusters of pixel directions that the start picks from. */
     static final int CLUSTERS = 16;
+    /** Most pixels factorised (a random share of those selected beyond this). */
+    static final int MAX_PIXELS = 20_000;
     /** Smallest share of the total intensity a cluster needs to be a candidate spectrum. */
     static final double MIN_CLUSTER_SHARE = 0.002;
 
@@ -223,10 +225,19 @@ public final class SpectraEstimator {
             throw new IllegalArgumentException("only " + used + " pixels have signal well above the background; need "
                     + minimum + " to estimate " + k + " spectra: let brighter or more frames through");
         }
+        // At most MAX_PIXELS of them, an even random share: more adds time, not accuracy.
+        double keep = Math.min(1, (double) MAX_PIXELS / used);
+        SplittableRandom pick = new SplittableRandom(used);
+        boolean[] chosen = new boolean[n];
+        used = 0;
+        for (int i = 0; i < n; i++) {
+            chosen[i] = sums[i] >= threshold && sums[i] > offsetSum && (keep == 1 || pick.nextDouble() < keep);
+            used += chosen[i] ? 1 : 0;
+        }
         double[] x = new double[nc * used]; // column-major: pixel j at [j * nc + c]
         int j = 0;
         for (int i = 0; i < n; i++) {
-            if (sums[i] >= threshold && sums[i] > offsetSum) {
+            if (chosen[i]) {
                 for (int c = 0; c < nc; c++) {
                     x[j * nc + c] = pixels[c][i] - offset[c];
                 }

@@ -76,8 +76,8 @@ class SpectraEstimatorTest {
     @Test
     void estimatesFromDenoisedFramesWithinTheStatedAngle() {
         // Photon level 100, denoised as the unmix stage sees it. NMF widens the cone with noise:
-        // measured 10.6° here (two frames), 7.6-8.7° with four frames over four streams; the
-        // bench reports photon level 20.
+        // measured 9.1° here (two frames), 7.9-9.0° with four frames of other streams; the bench
+        // reports photon level 20.
         SimulationSettings s = SimulationSettings.defaults().withPhotonLevel(100);
         ForwardModel model = new ForwardModel(s, 1);
         ClassicalDenoiser denoiser = new ClassicalDenoiser();

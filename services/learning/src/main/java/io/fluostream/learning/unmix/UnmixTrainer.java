@@ -96,10 +96,13 @@ public final class UnmixTrainer {
      * @param log receives a progress line now and then (may be null)
      */
     public static LearnedUnmixer train(ReferenceSpectra spectra, Settings settings, Consumer<String> log) {
-        return train(spectra, settings, log, new double[1][]);
+        return train(spectra, settings, log, new double[2][]);
     }
 
-    /** As {@link #train(ReferenceSpectra, Settings, Consumer)}; {@code losses[0]} receives every step's loss. */
+    /**
+     * As {@link #train(ReferenceSpectra, Settings, Consumer)}; {@code losses[0]} receives every
+     * step's loss, {@code losses[1]} the loss on a fixed batch before and after training.
+     */
     static LearnedUnmixer train(ReferenceSpectra spectra, Settings settings, Consumer<String> log, double[][] losses) {
         long start = System.nanoTime();
         Consumer<String> out = log == null ? s -> { } : log;
@@ -120,6 +123,14 @@ public final class UnmixTrainer {
                 trainer.initialize(UnmixNetwork.inputShape(settings.batch(), nc, nf, c, c));
                 float[] in = new float[settings.batch() * (nc + nf) * c * c];
                 float[] target = new float[settings.batch() * nf * c * c];
+                // A fixed batch to measure progress on: the training loss of random crops is noisy.
+                float[] checkIn = new float[in.length];
+                float[] checkTarget = new float[target.length];
+                SplittableRandom checkRng = new SplittableRandom(settings.seed() * 31 + 2);
+                for (int b = 0; b < settings.batch(); b++) {
+                    crop(samples.get(b % samples.size()), nc + nf, nf, c, checkRng, checkIn, b, checkTarget);
+                }
+                double checkBefore = evaluate(trainer, checkIn, checkTarget, settings.batch(), nc, nf, c);
                 for (int step = 0; step < settings.steps(); step++) {
                     for (int b = 0; b < settings.batch(); b++) {
                         Sample s = samples.get(rng.nextInt(samples.size()));
@@ -141,6 +152,7 @@ public final class UnmixTrainer {
                                 mean(history, Math.max(0, step - 49), step + 1)));
                     }
                 }
+                losses[1] = new double[] {checkBefore, evaluate(trainer, checkIn, checkTarget, settings.batch(), nc, nf, c)};
             }
             losses[0] = history;
             double seconds = (System.nanoTime() - start) / 1e9;
@@ -149,6 +161,16 @@ public final class UnmixTrainer {
                     mean(history, Math.max(0, settings.steps() - 50), settings.steps()), seconds);
             // Hand the trained parameters over to a manager the unmixer owns (the model's closes).
             return reload(block, card);
+        }
+    }
+
+    /** The loss on one batch, without training. */
+    private static double evaluate(Trainer trainer, float[] in, float[] target, int batch, int nc, int nf, int c) {
+        try (NDManager m = trainer.getManager().newSubManager()) {
+            NDArray x = m.create(in, UnmixNetwork.inputShape(batch, nc, nf, c, c));
+            NDArray y = m.create(target, new ai.djl.ndarray.types.Shape(batch, nf, c, c));
+            NDArray prediction = trainer.evaluate(new NDList(x)).singletonOrThrow();
+            return trainer.getLoss().evaluate(new NDList(y), new NDList(prediction)).getFloat();
         }
     }
 
