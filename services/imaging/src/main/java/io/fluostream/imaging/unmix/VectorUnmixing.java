@@ -196,13 +196,13 @@ final class VectorUnmixing implements SpectralUnmixer.FusedKernel {
         final FloatVector q6 = FloatVector.broadcast(S, pairs[6]);
         final FloatVector q7 = FloatVector.broadcast(S, pairs[7]);
         final FloatVector q8 = FloatVector.broadcast(S, pairs[8]);
-        final FloatVector G01 = FloatVector.broadcast(S, g01);
-        final FloatVector G02 = FloatVector.broadcast(S, g02);
-        final FloatVector G12 = FloatVector.broadcast(S, g12);
-        final FloatVector INV0 = FloatVector.broadcast(S, inv0);
-        final FloatVector INV1 = FloatVector.broadcast(S, inv1);
-        final FloatVector INV2 = FloatVector.broadcast(S, inv2);
-        final FloatVector NEG_TOL = FloatVector.broadcast(S, -RELATIVE_TOLERANCE);
+        final FloatVector g01v = FloatVector.broadcast(S, g01);
+        final FloatVector g02v = FloatVector.broadcast(S, g02);
+        final FloatVector g12v = FloatVector.broadcast(S, g12);
+        final FloatVector inv0v = FloatVector.broadcast(S, inv0);
+        final FloatVector inv1v = FloatVector.broadcast(S, inv1);
+        final FloatVector inv2v = FloatVector.broadcast(S, inv2);
+        final FloatVector minusRelTol = FloatVector.broadcast(S, -RELATIVE_TOLERANCE);
         for (int i = from; i < to; i += S.length()) {
             FloatVector a0 = FloatVector.fromArray(S, a, i);
             FloatVector a1 = FloatVector.fromArray(S, a, pixels + i);
@@ -223,7 +223,7 @@ final class VectorUnmixing implements SpectralUnmixer.FusedKernel {
             FloatVector nb0 = b0.neg();
             FloatVector nb1 = b1.neg();
             FloatVector nb2 = b2.neg();
-            FloatVector negTol = b0.abs().max(b1.abs()).max(b2.abs()).mul(NEG_TOL);
+            FloatVector negTol = b0.abs().max(b1.abs()).max(b2.abs()).mul(minusRelTol);
             // 1 in open lanes until some set passes. A float vector, not a mask: JDK 17 compiles mask
             // AND into vector code but not mask OR, which would box.
             FloatVector pending = zero.blend(one, open);
@@ -231,7 +231,7 @@ final class VectorUnmixing implements SpectralUnmixer.FusedKernel {
             // Pair {0, 1}: a2 = 0; gradient g2.
             FloatVector t0 = b1.fma(q1, b0.mul(q0));
             FloatVector t1 = b0.fma(q1, b1.mul(q2));
-            FloatVector g = t0.fma(G02, t1.fma(G12, nb2));
+            FloatVector g = t0.fma(g02v, t1.fma(g12v, nb2));
             VectorMask<Float> ok = t0.min(t1).min(g).compare(VectorOperators.GE, negTol);
             VectorMask<Float> take = ok.and(open);
             a0 = a0.blend(t0, take);
@@ -242,7 +242,7 @@ final class VectorUnmixing implements SpectralUnmixer.FusedKernel {
             // Pair {0, 2}: a1 = 0; gradient g1.
             t0 = b2.fma(q4, b0.mul(q3));
             FloatVector t2 = b0.fma(q4, b2.mul(q5));
-            g = t0.fma(G01, t2.fma(G12, nb1));
+            g = t0.fma(g01v, t2.fma(g12v, nb1));
             ok = t0.min(t2).min(g).compare(VectorOperators.GE, negTol);
             take = ok.and(open);
             a0 = a0.blend(t0, take);
@@ -253,7 +253,7 @@ final class VectorUnmixing implements SpectralUnmixer.FusedKernel {
             // Pair {1, 2}: a0 = 0; gradient g0.
             t1 = b2.fma(q7, b1.mul(q6));
             t2 = b1.fma(q7, b2.mul(q8));
-            g = t1.fma(G01, t2.fma(G02, nb0));
+            g = t1.fma(g01v, t2.fma(g02v, nb0));
             ok = t1.min(t2).min(g).compare(VectorOperators.GE, negTol);
             take = ok.and(open);
             a0 = a0.blend(zero, take);
@@ -262,9 +262,9 @@ final class VectorUnmixing implements SpectralUnmixer.FusedKernel {
             pending = pending.blend(zero, ok);
 
             // Singleton {0}: gradients g1, g2.
-            t0 = b0.mul(INV0);
-            FloatVector gi = t0.fma(G01, nb1);
-            FloatVector gj = t0.fma(G02, nb2);
+            t0 = b0.mul(inv0v);
+            FloatVector gi = t0.fma(g01v, nb1);
+            FloatVector gj = t0.fma(g02v, nb2);
             ok = t0.min(gi).min(gj).compare(VectorOperators.GE, negTol);
             take = ok.and(open);
             a0 = a0.blend(t0, take);
@@ -273,9 +273,9 @@ final class VectorUnmixing implements SpectralUnmixer.FusedKernel {
             pending = pending.blend(zero, ok);
 
             // Singleton {1}: gradients g0, g2.
-            t1 = b1.mul(INV1);
-            gi = t1.fma(G01, nb0);
-            gj = t1.fma(G12, nb2);
+            t1 = b1.mul(inv1v);
+            gi = t1.fma(g01v, nb0);
+            gj = t1.fma(g12v, nb2);
             ok = t1.min(gi).min(gj).compare(VectorOperators.GE, negTol);
             take = ok.and(open);
             a0 = a0.blend(zero, take);
@@ -284,9 +284,9 @@ final class VectorUnmixing implements SpectralUnmixer.FusedKernel {
             pending = pending.blend(zero, ok);
 
             // Singleton {2}: gradients g0, g1.
-            t2 = b2.mul(INV2);
-            gi = t2.fma(G02, nb0);
-            gj = t2.fma(G12, nb1);
+            t2 = b2.mul(inv2v);
+            gi = t2.fma(g02v, nb0);
+            gj = t2.fma(g12v, nb1);
             ok = t2.min(gi).min(gj).compare(VectorOperators.GE, negTol);
             take = ok.and(open);
             a0 = a0.blend(zero, take);

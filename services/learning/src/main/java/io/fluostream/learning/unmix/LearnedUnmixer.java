@@ -28,12 +28,9 @@ import java.nio.file.Path;
  *
  * <p>The shipped model ({@link #shipped()}) lives in this module's resources as
  * {@value #SHIPPED}{@code .params} (weights) and {@code .properties} ({@link UnmixModelCard}).
- * Retrain it for other spectra with
- * <pre>
- * mvn -q -B -o -pl services/learning test-compile
- * mvn -q -B -o -pl services/learning exec:java ... (or run io.fluostream.learning.unmix.RetrainUnmixModel
- *     from the test classpath: [spectra] [output directory])
- * </pre>
+ * Retrain it (for other spectra too) with the test-scope main {@code RetrainUnmixModel}, whose
+ * Javadoc has the command line: it trains with {@link UnmixTrainer.Settings#shipped()}, writes
+ * both files and compares the model with NNLS on held-out frames.
  *
  * <p>Holds native memory (the weights on the engine): close it. Not thread-safe: one per stream
  * thread.
