@@ -73,6 +73,9 @@ public final class GroundTruthReport {
             AtomicInteger seen = new AtomicInteger();
             try (FrameCollector collector = new FrameCollector(bootstrap, List.of(names.name(topic)))) {
                 collector.collect(record -> {
+                    if (!streamIndex.containsKey(record.key())) {
+                        return;
+                    }
                     seen.incrementAndGet();
                     inFlight.acquireUninterruptibly();
                     workers.submit(() -> {
@@ -130,7 +133,7 @@ public final class GroundTruthReport {
     private void scoreDenoised(SimulatedFrame truth, Image denoised) {
         double psnr = Images.psnr(truth.cleanChannels(), denoised);
         Image ls = new LeastSquaresUnmixer(spectra).unmix(denoised).abundances();
-        double sq = sumSq(ls, truth.abundances());
+        double sq = Images.sumSquaredDifference(ls, truth.abundances());
         synchronized (this) {
             psnrOutSum += psnr;
             psnrOutFrames++;
@@ -143,7 +146,7 @@ public final class GroundTruthReport {
         if (!abundances.sameShape(truth.abundances())) {
             return;
         }
-        double sq = sumSq(abundances, truth.abundances());
+        double sq = Images.sumSquaredDifference(abundances, truth.abundances());
         double sum = 0;
         for (float v : truth.abundances().data()) {
             sum += v;
@@ -186,17 +189,6 @@ public final class GroundTruthReport {
             epeZeroSum += zero;
             epePixels += n;
         }
-    }
-
-    private static double sumSq(Image a, Image b) {
-        double s = 0;
-        float[] x = a.data();
-        float[] y = b.data();
-        for (int i = 0; i < x.length; i++) {
-            double d = x[i] - y[i];
-            s += d * d;
-        }
-        return s;
     }
 
     public synchronized double psnrIn() {

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /** A child process this launcher started, with its output in a log file, stopped when we stop. */
@@ -12,16 +13,27 @@ public final class ManagedProcess implements AutoCloseable {
     private final String name;
     private final List<String> command;
     private final Path log;
+    private final Map<String, String> environment;
     private Process process;
 
-    private ManagedProcess(String name, List<String> command, Path log) {
+    private ManagedProcess(String name, List<String> command, Path log, Map<String, String> environment) {
         this.name = name;
         this.command = List.copyOf(command);
         this.log = log;
+        this.environment = Map.copyOf(environment);
     }
 
     public static ManagedProcess start(String name, List<String> command, Path log, Path workDir) throws IOException {
-        ManagedProcess p = new ManagedProcess(name, command, log);
+        return start(name, command, log, workDir, Map.of());
+    }
+
+    /**
+     * @param environment variables added to this process's environment (secrets go here, not on the
+     *                    command line, where any user of the machine could read them)
+     */
+    public static ManagedProcess start(String name, List<String> command, Path log, Path workDir,
+                                       Map<String, String> environment) throws IOException {
+        ManagedProcess p = new ManagedProcess(name, command, log, environment);
         p.launch(workDir);
         return p;
     }
@@ -32,6 +44,7 @@ public final class ManagedProcess implements AutoCloseable {
                 .directory(workDir.toFile())
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        pb.environment().putAll(environment);
         process = pb.start();
     }
 

@@ -16,32 +16,35 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 
 /**
  * Checks the delivery promise on every pipeline topic: each frame of each stream exactly once, in
- * sequence order, and every rejected frame in the dead-letter topic with a reason.
+ * sequence order, and every rejected frame in the dead-letter topic with a reason. Also notes when
+ * each frame arrived, so failure tests can tell how long a stage took to recover.
  */
 public final class PipelineAudit {
 
     private final TopicNames names;
     private final Map<String, Topic> byName = new HashMap<>();
-    private final Map<Topic, Map<String, List<Long>>> arrivals = new EnumMap<>(Topic.class);
-    private final Map<Topic, Integer> outOfOrder = new EnumMap<>(Topic.class);
+    private final Map<Topic, Map<String, List<Arrival>>> arrivals = new EnumMap<>(Topic.class);
     private final List<DeadLetter> deadLetters = new ArrayList<>();
 
     /** A record of the dead-letter topic. */
     public record DeadLetter(String key, String stage, String reason, String message) {
     }
 
+    /** A frame seen on a topic, and when this audit saw it ({@link System#nanoTime()}). */
+    public record Arrival(long sequence, long nanos) {
+    }
+
     public PipelineAudit(TopicNames names) {
         this.names = names;
-        for (Topic t : Topic.values()) {
+        for (Topic t : Topic.frameTopics()) {
             byName.put(names.name(t), t);
             arrivals.put(t, new LinkedHashMap<>());
-            outOfOrder.put(t, 0);
         }
     }
 
     public List<String> topics() {
         List<String> out = new ArrayList<>();
-        for (Topic t : Topic.values()) {
+        for (Topic t : Topic.frameTopics()) {
             out.add(names.name(t));
         }
         return out;
@@ -49,26 +52,23 @@ public final class PipelineAudit {
 
     public synchronized void accept(ConsumerRecord<String, byte[]> r) {
         Topic t = byName.get(r.topic());
+        if (t == null) {
+            return;
+        }
         if (t == Topic.DLQ) {
             deadLetters.add(new DeadLetter(r.key(), DeadLetters.header(r.headers(), DeadLetters.STAGE),
                     DeadLetters.header(r.headers(), DeadLetters.REASON), DeadLetters.header(r.headers(), DeadLetters.MESSAGE)));
             return;
         }
-        long seq;
-        String stream;
+        Frame f;
         try {
-            Frame f = Frame.parseFrom(r.value());
-            seq = f.getSequence();
-            stream = f.getStreamId();
+            f = Frame.parseFrom(r.value());
         } catch (Exception e) {
             // The raw topic may hold deliberately malformed records (tests): they are not frames.
             return;
         }
-        List<Long> seqs = arrivals.get(t).computeIfAbsent(stream, k -> new ArrayList<>());
-        if (!seqs.isEmpty() && seqs.get(seqs.size() - 1) >= seq) {
-            outOfOrder.merge(t, 1, Integer::sum);
-        }
-        seqs.add(seq);
+        arrivals.get(t).computeIfAbsent(f.getStreamId(), k -> new ArrayList<>())
+                .add(new Arrival(f.getSequence(), System.nanoTime()));
     }
 
     /** Frames seen on {@code topic}, counting duplicates. */
@@ -79,8 +79,8 @@ public final class PipelineAudit {
     /** Distinct (stream, sequence) pairs on {@code topic}. */
     public synchronized int distinct(Topic topic) {
         int n = 0;
-        for (List<Long> seqs : arrivals.get(topic).values()) {
-            n += new HashSet<>(seqs).size();
+        for (String stream : arrivals.get(topic).keySet()) {
+            n += sequences(topic, stream).size();
         }
         return n;
     }
@@ -90,7 +90,11 @@ public final class PipelineAudit {
     }
 
     public synchronized int outOfOrder(Topic topic) {
-        return outOfOrder.get(topic);
+        int n = 0;
+        for (String stream : arrivals.get(topic).keySet()) {
+            n += outOfOrder(topic, stream);
+        }
+        return n;
     }
 
     /** True once every stage topic holds at least {@code expected} distinct frames. */
@@ -105,7 +109,34 @@ public final class PipelineAudit {
 
     /** Distinct frames of {@code stream} on {@code topic}. */
     public synchronized Set<Long> sequences(Topic topic, String stream) {
-        return new HashSet<>(arrivals.get(topic).getOrDefault(stream, List.of()));
+        Set<Long> out = new HashSet<>();
+        for (Arrival a : arrivals(topic, stream)) {
+            out.add(a.sequence());
+        }
+        return out;
+    }
+
+    /** Records of {@code stream} on {@code topic} beyond the first of each sequence number. */
+    public synchronized int duplicated(Topic topic, String stream) {
+        return arrivals(topic, stream).size() - sequences(topic, stream).size();
+    }
+
+    /** Records of {@code stream} on {@code topic} whose sequence is not above the one before. */
+    public synchronized int outOfOrder(Topic topic, String stream) {
+        int n = 0;
+        long last = Long.MIN_VALUE;
+        for (Arrival a : arrivals(topic, stream)) {
+            if (a.sequence() <= last) {
+                n++;
+            }
+            last = a.sequence();
+        }
+        return n;
+    }
+
+    /** Every record of {@code stream} seen on {@code topic}, in arrival order. */
+    public synchronized List<Arrival> arrivals(Topic topic, String stream) {
+        return List.copyOf(arrivals.get(topic).getOrDefault(stream, List.of()));
     }
 
     public synchronized List<DeadLetter> deadLetters() {

@@ -1,5 +1,6 @@
 package io.fluostream.cli;
 
+import io.fluostream.frames.ClaimCheck;
 import io.fluostream.frames.PipelineTopics;
 import io.fluostream.frames.TopicNames;
 import java.io.IOException;
@@ -9,10 +10,14 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
@@ -22,11 +27,18 @@ import org.apache.kafka.clients.admin.Admin;
 /**
  * The whole pipeline on one machine: a real Kafka broker and the four stage services, each its own
  * JVM process as in production. Used by {@code ./fluostream up}, the demo and the end-to-end tests.
+ *
+ * <p>The stages' control API needs a bearer token: the stack keeps one in {@code control.token} in
+ * its run directory (made on first start, readable by its owner only) and hands it to every stage
+ * in the environment ({@code FLUOSTREAM_CONTROL_TOKEN}); {@code ./fluostream ctl} reads it there.
  */
 public final class Stack implements AutoCloseable {
 
-    /** Heap of each stage JVM; sized for 2-core, 24 GiB machines running all five processes. */
-    public static final String STAGE_HEAP = System.getenv().getOrDefault("FLUOSTREAM_STAGE_HEAP", "768m");
+    /**
+     * Heap of each stage JVM: enough for 2048×2048×4 frames (a 64 MiB float image plus the kernels'
+     * scratch planes); five processes fit a 24 GiB machine. G1 only grows into it as needed.
+     */
+    public static final String STAGE_HEAP = System.getenv().getOrDefault("FLUOSTREAM_STAGE_HEAP", "1536m");
     public static final String BROKER_HEAP = System.getenv().getOrDefault("FLUOSTREAM_BROKER_HEAP", "768m");
 
     private final Home home;
@@ -35,6 +47,9 @@ public final class Stack implements AutoCloseable {
     private final Consumer<String> log;
     private ManagedProcess broker;
     private final Map<PipelineStage, ManagedProcess> stages = new EnumMap<>(PipelineStage.class);
+    private final List<ManagedProcess> replicas = new ArrayList<>();
+    private String controlToken;
+    private Map<String, String> extraConfig = Map.of();
 
     /** Ports of the broker and of each stage's HTTP (metrics, health) and gRPC (control) servers. */
     public record Ports(int broker, int controller, Map<PipelineStage, int[]> stages) {
@@ -81,8 +96,11 @@ public final class Stack implements AutoCloseable {
      */
     public static Stack start(Home home, Path runDir, Ports ports, int partitions, Map<String, String> extraConfig,
                               Consumer<String> log) throws Exception {
+        useBlobStore(runDir);
         Stack stack = new Stack(home, runDir, ports, log);
         try {
+            stack.controlToken = controlToken(runDir);
+            stack.extraConfig = Map.copyOf(extraConfig);
             stack.startBroker();
             stack.createTopics(partitions);
             for (PipelineStage s : PipelineStage.values()) {
@@ -96,6 +114,18 @@ public final class Stack implements AutoCloseable {
             stack.close();
             throw e;
         }
+    }
+
+    /**
+     * Large pixel payloads go to a blob store every process of the stack shares (see
+     * {@link ClaimCheck}): this JVM's, if set (the launcher sets {@code run/blobs}), else one in the
+     * run directory. Blobs older than the topics' retention (24 h) are deleted.
+     */
+    private static void useBlobStore(Path runDir) {
+        if (System.getProperty(ClaimCheck.DIR_PROPERTY) == null) {
+            System.setProperty(ClaimCheck.DIR_PROPERTY, runDir.resolve("blobs").toString());
+        }
+        ClaimCheck.store().deleteOlderThan(Duration.ofHours(24));
     }
 
     private void startBroker() throws Exception {
@@ -136,13 +166,26 @@ public final class Stack implements AutoCloseable {
     }
 
     private void startStage(PipelineStage s, Map<String, String> extraConfig) throws IOException {
+        log.accept("starting " + s.id() + " (http " + ports.http(s) + ", grpc " + ports.grpc(s) + ")");
+        stages.put(s, launchStage(s, s.id(), s.id() + "-1", ports.http(s), ports.grpc(s), extraConfig));
+    }
+
+    /** @param name the process's name, its log file and its state directory */
+    private ManagedProcess launchStage(PipelineStage s, String name, String instance, int httpPort, int grpcPort,
+                                       Map<String, String> extraConfig) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(Home.java(), "-Xmx" + STAGE_HEAP, "-XX:+UseG1GC",
                 "-XX:ActiveProcessorCount=2",
+                // DJL's PyTorch engine loads its native library from the jar: nothing is downloaded.
+                "-Dai.djl.offline=true",
                 "-Dfluostream.bootstrap=" + bootstrap(),
-                "-Dquarkus.http.port=" + ports.http(s),
-                "-Dquarkus.grpc.server.port=" + ports.grpc(s),
-                "-Dkafka-streams.state.dir=" + runDir.resolve("state").resolve(s.id()),
-                "-Dfluostream.instance=" + s.id() + "-1"));
+                "-Dquarkus.http.port=" + httpPort,
+                "-Dquarkus.grpc.server.port=" + grpcPort,
+                // Each instance keeps its own state directory: it holds the instance's process id,
+                // so a restarted instance fences its own unfinished transactions at once.
+                "-Dkafka-streams.state.dir=" + runDir.resolve("state").resolve(name),
+                "-Dfluostream.instance=" + instance,
+                "-D" + ClaimCheck.DIR_PROPERTY + "=" + ClaimCheck.store().root(),
+                "-D" + ClaimCheck.THRESHOLD_PROPERTY + "=" + ClaimCheck.thresholdBytes()));
         extraConfig.forEach((k, v) -> cmd.add("-D" + k + "=" + v));
         if (s == PipelineStage.UNMIX) {
             // The unmixer's fast path runs on the incubating Vector API (scalar fallback without).
@@ -150,25 +193,94 @@ public final class Stack implements AutoCloseable {
         }
         cmd.add("-jar");
         cmd.add(home.stageApp(s).toString());
-        log.accept("starting " + s.id() + " (http " + ports.http(s) + ", grpc " + ports.grpc(s) + ")");
-        stages.put(s, ManagedProcess.start(s.id(), cmd, runDir.resolve("logs/" + s.id() + ".log"), home.root()));
+        return ManagedProcess.start(name, cmd, runDir.resolve("logs/" + name + ".log"), home.root(),
+                Map.of("FLUOSTREAM_CONTROL_TOKEN", controlToken));
+    }
+
+    /**
+     * Starts one more replica of a stage (instance {@code <stage>-<n>}, its own ports and state
+     * directory), as scaling out a Deployment would, and waits until it is ready. The stack stops it
+     * on close.
+     */
+    public Replica startReplica(PipelineStage s, Duration timeout) throws Exception {
+        return startReplica(s, timeout, Map.of());
+    }
+
+    /** As {@link #startReplica(PipelineStage, Duration)}, with config of its own (e.g. TLS) over the stack's. */
+    public Replica startReplica(PipelineStage s, Duration timeout, Map<String, String> config) throws Exception {
+        String instance = s.id() + "-" + (2 + replicas.stream().filter(r -> r.name().startsWith(s.id() + "-")).count());
+        int http = freePort();
+        int grpc = freePort();
+        log.accept("starting " + instance + " (http " + http + ", grpc " + grpc + ")");
+        Map<String, String> merged = new java.util.LinkedHashMap<>(extraConfig);
+        merged.putAll(config);
+        ManagedProcess p = launchStage(s, instance, instance, http, grpc, merged);
+        replicas.add(p);
+        awaitReady(instance, p, http, timeout);
+        return new Replica(instance, p, http, grpc);
+    }
+
+    /** Starts a replica again after it was stopped or killed, and waits until it is ready. */
+    public void restartReplica(Replica r, Duration timeout) throws Exception {
+        r.process().restart(home.root());
+        awaitReady(r.instance(), r.process(), r.httpPort(), timeout);
+    }
+
+    /** A stage replica the stack started beside the first one. */
+    public record Replica(String instance, ManagedProcess process, int httpPort, int grpcPort) {
+    }
+
+    /** The bearer token the stages accept on their control API. */
+    public String controlToken() {
+        return controlToken;
+    }
+
+    /** Where a stack keeps its control token. */
+    public static Path tokenFile(Path runDir) {
+        return runDir.resolve("control.token");
+    }
+
+    /** The run directory's control token, made (random, owner-only file) when there is none yet. */
+    static String controlToken(Path runDir) throws IOException {
+        Path file = tokenFile(runDir);
+        if (Files.exists(file)) {
+            String t = Files.readString(file, StandardCharsets.UTF_8).trim();
+            if (!t.isEmpty()) {
+                return t;
+            }
+        }
+        byte[] random = new byte[32];
+        new SecureRandom().nextBytes(random);
+        String token = Base64.getUrlEncoder().withoutPadding().encodeToString(random);
+        Files.createDirectories(runDir);
+        Files.deleteIfExists(file);
+        try {
+            Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        } catch (UnsupportedOperationException e) {
+            Files.createFile(file);
+        }
+        Files.writeString(file, token + "\n", StandardCharsets.UTF_8);
+        return token;
     }
 
     /** Waits until the stage's readiness check passes (its Kafka Streams app is running). */
     public void awaitReady(PipelineStage s, Duration timeout) throws InterruptedException {
+        awaitReady(s.id(), stages.get(s), ports.http(s), timeout);
+    }
+
+    private void awaitReady(String name, ManagedProcess p, int httpPort, Duration timeout) throws InterruptedException {
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-        URI ready = URI.create("http://localhost:" + ports.http(s) + "/q/health/ready");
+        URI ready = URI.create("http://localhost:" + httpPort + "/q/health/ready");
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
-            ManagedProcess p = stages.get(s);
             if (!p.isAlive()) {
-                throw new IllegalStateException(s.id() + " exited during start:\n" + p.tail(40));
+                throw new IllegalStateException(name + " exited during start:\n" + p.tail(40));
             }
             try {
                 HttpResponse<String> r = http.send(HttpRequest.newBuilder(ready).timeout(Duration.ofSeconds(3)).build(),
                         HttpResponse.BodyHandlers.ofString());
                 if (r.statusCode() == 200) {
-                    log.accept(s.id() + " ready");
+                    log.accept(name + " ready");
                     return;
                 }
             } catch (IOException e) {
@@ -176,7 +288,7 @@ public final class Stack implements AutoCloseable {
             }
             Thread.sleep(500);
         }
-        throw new IllegalStateException(s.id() + " was not ready within " + timeout + ":\n" + stages.get(s).tail(40));
+        throw new IllegalStateException(name + " was not ready within " + timeout + ":\n" + p.tail(40));
     }
 
     public String bootstrap() {
@@ -213,7 +325,9 @@ public final class Stack implements AutoCloseable {
     public void close() {
         // Stages first, so they commit and leave their groups while the broker is still there.
         List<Thread> stopping = new ArrayList<>();
-        for (ManagedProcess p : stages.values()) {
+        List<ManagedProcess> all = new ArrayList<>(stages.values());
+        all.addAll(replicas);
+        for (ManagedProcess p : all) {
             Thread t = new Thread(() -> p.stop(30), "stop-" + p.name());
             t.start();
             stopping.add(t);

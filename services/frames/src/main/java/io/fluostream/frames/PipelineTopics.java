@@ -10,7 +10,10 @@ import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 
-/** Creates the pipeline's topics with the record limits frames need (idempotent). */
+/**
+ * Creates the pipeline's topics (idempotent): the frame topics with the record limits frames need,
+ * the compacted control topic and the audit log.
+ */
 public final class PipelineTopics {
 
     private PipelineTopics() {
@@ -28,7 +31,7 @@ public final class PipelineTopics {
         for (Topic t : Topic.values()) {
             String name = names.name(t);
             if (!existing.contains(name)) {
-                missing.add(new NewTopic(name, partitions, replication).configs(RecordLimits.topic()));
+                missing.add(newTopic(t, name, partitions, replication));
             }
         }
         if (!missing.isEmpty()) {
@@ -40,6 +43,32 @@ public final class PipelineTopics {
                 }
             }
         }
+    }
+
+    private static NewTopic newTopic(Topic t, String name, int partitions, short replication) {
+        switch (t) {
+            case CONTROL:
+                // One partition: every replica applies commands in the same order.
+                return new NewTopic(name, 1, replication).configs(controlTopic());
+            case AUDIT:
+                return new NewTopic(name, 1, replication).configs(auditTopic());
+            default:
+                return new NewTopic(name, partitions, replication).configs(RecordLimits.topic());
+        }
+    }
+
+    /**
+     * The control topic: compacted, so the latest command per key stays forever (a replica that
+     * starts replays it), and older ones for the same key go.
+     */
+    public static Map<String, String> controlTopic() {
+        return Map.of("cleanup.policy", "compact", "min.compaction.lag.ms", "60000",
+                "max.message.bytes", Integer.toString(RecordLimits.MAX_RECORD_BYTES + 1024 * 1024));
+    }
+
+    /** The audit log: kept 90 days. */
+    public static Map<String, String> auditTopic() {
+        return Map.of("cleanup.policy", "delete", "retention.ms", Long.toString(90L * 24 * 3600 * 1000));
     }
 
     /** Admin client settings for a bootstrap address. */

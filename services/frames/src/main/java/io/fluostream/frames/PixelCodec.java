@@ -33,18 +33,28 @@ public final class PixelCodec {
         }
     }
 
-    /** Encodes little-endian sample bytes. */
+    /**
+     * Encodes little-endian sample bytes; payloads above the {@link ClaimCheck} threshold go to the
+     * blob store when one is configured.
+     */
     public static Pixels encode(byte[] samples, int bytesPerSample, Encoding encoding) {
         Pixels.Builder b = Pixels.newBuilder().setDecodedBytes(samples.length).setEncoding(encoding);
+        byte[] encoded;
         switch (encoding) {
             case RAW:
-                return b.setInline(ByteString.copyFrom(samples)).build();
+                encoded = samples;
+                break;
             case SHUFFLE_ZSTD:
-                byte[] shuffled = shuffle(samples, bytesPerSample);
-                return b.setInline(ByteString.copyFrom(Zstd.compress(shuffled, ZSTD_LEVEL))).build();
+                encoded = Zstd.compress(shuffle(samples, bytesPerSample), ZSTD_LEVEL);
+                break;
             default:
                 throw new IllegalArgumentException("unsupported encoding " + encoding);
         }
+        BlobStore store = ClaimCheck.store();
+        if (store != null && encoded.length > ClaimCheck.thresholdBytes()) {
+            return b.setBlob(store.put(encoded)).build();
+        }
+        return b.setInline(ByteString.copyFrom(encoded)).build();
     }
 
     /**
@@ -57,23 +67,16 @@ public final class PixelCodec {
             throw new FrameRejected(FrameRejected.Reason.SIZE_MISMATCH,
                     "pixels declare " + pixels.getDecodedBytes() + " bytes but the shape needs " + expectedBytes);
         }
-        if (pixels.getPayloadCase() == Pixels.PayloadCase.BLOB) {
-            throw new FrameRejected(FrameRejected.Reason.INCOMPATIBLE,
-                    "pixels are a blob reference (" + pixels.getBlob().getUri() + ") but this stage has no blob store configured");
-        }
-        if (pixels.getPayloadCase() != Pixels.PayloadCase.INLINE) {
-            throw new FrameRejected(FrameRejected.Reason.SIZE_MISMATCH, "frame has no pixels");
-        }
-        ByteString inline = pixels.getInline();
+        byte[] payload = payload(pixels);
         switch (pixels.getEncoding()) {
             case RAW:
-                if (inline.size() != expectedBytes) {
+                if (payload.length != expectedBytes) {
                     throw new FrameRejected(FrameRejected.Reason.SIZE_MISMATCH,
-                            "pixel payload has " + inline.size() + " bytes but the shape needs " + expectedBytes);
+                            "pixel payload has " + payload.length + " bytes but the shape needs " + expectedBytes);
                 }
-                return inline.toByteArray();
+                return payload;
             case SHUFFLE_ZSTD:
-                byte[] compressed = inline.toByteArray();
+                byte[] compressed = payload;
                 long frameSize = Zstd.getFrameContentSize(compressed);
                 if (frameSize != expectedBytes) {
                     throw new FrameRejected(FrameRejected.Reason.SIZE_MISMATCH,
@@ -93,6 +96,25 @@ public final class PixelCodec {
                 return unshuffle(shuffled, bytesPerSample);
             default:
                 throw new FrameRejected(FrameRejected.Reason.UNDECODABLE, "unknown pixel encoding " + pixels.getEncodingValue());
+        }
+    }
+
+    /** The encoded bytes: inline, or fetched from the blob store. */
+    private static byte[] payload(Pixels pixels) throws FrameRejected {
+        switch (pixels.getPayloadCase()) {
+            case INLINE:
+                return pixels.getInline().toByteArray();
+            case BLOB: {
+                BlobStore store = ClaimCheck.store();
+                if (store == null) {
+                    throw new FrameRejected(FrameRejected.Reason.INCOMPATIBLE, "pixels are a blob reference ("
+                            + pixels.getBlob().getUri() + ") but this process has no blob store: set "
+                            + ClaimCheck.DIR_PROPERTY + " to the pipeline's shared blob directory");
+                }
+                return store.get(pixels.getBlob());
+            }
+            default:
+                throw new FrameRejected(FrameRejected.Reason.SIZE_MISMATCH, "frame has no pixels");
         }
     }
 

@@ -17,7 +17,14 @@ public enum Topic {
     STABILISED("stabilised", "frames.stabilised"),
     FLOW("flow", "frames.flow"),
     /** Frames that could not be decoded or processed, with the reason in headers (see {@link DeadLetters}). */
-    DLQ("dlq", "frames.dlq");
+    DLQ("dlq", "frames.dlq"),
+    /**
+     * Commands every stage replica applies (pause, parameters, stage-specific calls): compacted, one
+     * partition so all replicas see one order, read from the start by every replica at start.
+     */
+    CONTROL("control", "fluostream.control"),
+    /** Who called which control API when, and with what result (JSON AuditEntry values). */
+    AUDIT("audit", "fluostream.audit");
 
     private final String key;
     private final String defaultName;
@@ -41,6 +48,16 @@ public enum Topic {
         return "fluostream.topics." + key;
     }
 
+    /** Whether the topic's values are frames (the pipeline topics and the dead-letter topic). */
+    public boolean carriesFrames() {
+        return this != CONTROL && this != AUDIT;
+    }
+
+    /** The topics whose values are frames: the pipeline topics, then the dead-letter topic. */
+    public static Topic[] frameTopics() {
+        return new Topic[] {RAW, DENOISED, UNMIXED, STABILISED, FLOW, DLQ};
+    }
+
     /** The frame topics in pipeline order (without the dead-letter topic). */
     public static Topic[] pipeline() {
         return new Topic[] {RAW, DENOISED, UNMIXED, STABILISED, FLOW};
@@ -52,6 +69,10 @@ public enum Topic {
                 return t;
             }
         }
-        throw new IllegalArgumentException("unknown topic '" + key + "'; known: raw, denoised, unmixed, stabilised, flow, dlq");
+        StringBuilder known = new StringBuilder();
+        for (Topic t : values()) {
+            known.append(known.length() == 0 ? "" : ", ").append(t.key);
+        }
+        throw new IllegalArgumentException("unknown topic '" + key + "'; known: " + known);
     }
 }

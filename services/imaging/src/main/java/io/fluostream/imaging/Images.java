@@ -49,8 +49,8 @@ public final class Images {
         return s / in.data().length;
     }
 
-    /** Root-mean-square difference over all samples. */
-    public static double rmse(Image a, Image b) {
+    /** Sum of squared differences over all samples. */
+    public static double sumSquaredDifference(Image a, Image b) {
         requireSameShape(a, b);
         double s = 0;
         float[] x = a.data();
@@ -59,7 +59,12 @@ public final class Images {
             double d = x[i] - y[i];
             s += d * d;
         }
-        return Math.sqrt(s / x.length);
+        return s;
+    }
+
+    /** Root-mean-square difference over all samples. */
+    public static double rmse(Image a, Image b) {
+        return Math.sqrt(sumSquaredDifference(a, b) / a.data().length);
     }
 
     /**

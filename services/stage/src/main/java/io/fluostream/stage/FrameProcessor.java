@@ -9,8 +9,10 @@ import io.fluostream.proto.Encoding;
 import io.fluostream.proto.Frame;
 import io.fluostream.proto.Provenance;
 import io.fluostream.proto.StreamStatus;
+import java.time.Duration;
 import java.util.Map;
 import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
@@ -22,6 +24,10 @@ import org.apache.kafka.streams.state.KeyValueStore;
  * kernel → encode → output topic, or, for a frame that cannot be taken, the original bytes → the
  * dead-letter topic with the reason in headers. Both writes happen in the same exactly-once
  * transaction as the input offset commit, so a frame is never lost or doubled between them.
+ *
+ * <p>Frames of a paused stream ({@link ControlState}) are parked in a store ({@link ParkedFrames}),
+ * also in that transaction, and released in arrival order once the stream is resumed; frames of
+ * that stream that arrive while older ones are still parked are parked behind them.
  */
 public final class FrameProcessor implements Processor<String, byte[], String, byte[]> {
 
@@ -35,19 +41,34 @@ public final class FrameProcessor implements Processor<String, byte[], String, b
     private final StreamLedger ledger;
     private final StageIdentity identity;
     private final boolean stateful;
+    private final ControlState control;
+    private final String inputTopic;
+
+    /** How often a task looks for resumed streams, and how many parked frames it releases each time. */
+    static final Duration RELEASE_INTERVAL = Duration.ofMillis(200);
+    static final int RELEASE_BATCH = 8;
 
     private ProcessorContext<String, byte[]> context;
     private KeyValueStore<String, byte[]> ledgerStore;
     private KeyValueStore<String, byte[]> memoryStore;
+    private ParkedFrames parked;
 
+    /** A processor with its own control state (nothing paused), for tests of a kernel alone. */
     public FrameProcessor(StageKernel kernel, StageParameters parameters, StageMetrics metrics, StreamLedger ledger,
                           StageIdentity identity, boolean stateful) {
+        this(kernel, parameters, metrics, ledger, identity, stateful, new ControlState(), kernel.input().defaultName());
+    }
+
+    FrameProcessor(StageKernel kernel, StageParameters parameters, StageMetrics metrics, StreamLedger ledger,
+                   StageIdentity identity, boolean stateful, ControlState control, String inputTopic) {
         this.kernel = kernel;
         this.parameters = parameters;
         this.metrics = metrics;
         this.ledger = ledger;
         this.identity = identity;
         this.stateful = stateful;
+        this.control = control;
+        this.inputTopic = inputTopic;
     }
 
     @Override
@@ -55,12 +76,51 @@ public final class FrameProcessor implements Processor<String, byte[], String, b
         this.context = context;
         this.ledgerStore = context.getStateStore(StreamLedger.storeName(identity.stage()));
         this.memoryStore = stateful ? context.getStateStore(StreamMemory.storeName(identity.stage())) : null;
+        this.parked = new ParkedFrames(context.getStateStore(ParkedFrames.storeName(identity.stage())), control);
+        // A restarted replica must know what is paused before it takes a frame.
+        control.awaitReplay();
+        context.schedule(RELEASE_INTERVAL, PunctuationType.WALL_CLOCK_TIME, now -> releaseResumed());
+    }
+
+    @Override
+    public void close() {
+        if (parked != null) {
+            parked.forget();
+        }
     }
 
     @Override
     public void process(Record<String, byte[]> record) {
-        long start = System.nanoTime();
         metrics.frameIn();
+        RecordMetadata meta = context.recordMetadata().orElse(null);
+        long offset = meta == null ? -1 : meta.offset();
+        String stream = record.key();
+        if (stream != null && (control.streamPaused(stream) || parked.holds(stream))) {
+            parked.park(stream, offset, record.timestamp(), record.value());
+            return;
+        }
+        take(record, meta == null ? -1 : meta.partition(), offset);
+    }
+
+    /** Releases, oldest first, the parked frames of streams that are no longer paused. */
+    private void releaseResumed() {
+        if (control.stagePaused()) {
+            return;
+        }
+        for (String stream : parked.streams()) {
+            if (control.streamPaused(stream)) {
+                continue;
+            }
+            for (ParkedFrames.Parked p : parked.oldest(stream, RELEASE_BATCH)) {
+                parked.release(p);
+                int partition = context.taskId().partition();
+                take(new Record<>(p.streamId(), p.value(), p.timestamp()), partition, p.offset());
+            }
+        }
+    }
+
+    private void take(Record<String, byte[]> record, int partition, long offset) {
+        long start = System.nanoTime();
         try {
             Frame in = FrameImages.parse(record.value());
             FrameImages.checkHeader(in);
@@ -69,10 +129,16 @@ public final class FrameProcessor implements Processor<String, byte[], String, b
                         "record key '" + record.key() + "' is not the frame's stream_id '" + in.getStreamId()
                                 + "'; producers must key frames by stream id so a stream stays in order");
             }
-            admitSequence(in);
+            StreamStatus last = checkSequence(in);
             Image pixels = FrameImages.image(in);
             ParameterValues params = parameters.current();
-            StageOutput out = runKernel(new FrameInput(in, pixels, new StreamMemory(memoryStore, in.getStreamId()), params));
+            StageOutput out;
+            control.kernelLock().lock();
+            try {
+                out = runKernel(new FrameInput(in, pixels, new StreamMemory(memoryStore, in.getStreamId()), params));
+            } finally {
+                control.kernelLock().unlock();
+            }
             Frame frame = assemble(in, out, params, start);
             byte[] bytes = frame.toByteArray();
             if (bytes.length > RecordLimits.MAX_RECORD_BYTES) {
@@ -80,10 +146,12 @@ public final class FrameProcessor implements Processor<String, byte[], String, b
                         + " bytes, above the " + RecordLimits.MAX_RECORD_BYTES + "-byte record limit");
             }
             context.forward(record.withValue(bytes), OUTPUT);
+            recordSequence(in, last);
             metrics.figures(out.figures());
+            metrics.method(out.method());
             metrics.frameOut(in.getAcquiredAtUs(), System.nanoTime() - start);
         } catch (FrameRejected e) {
-            deadLetter(record, e);
+            deadLetter(record, e, partition, offset);
         }
     }
 
@@ -99,18 +167,23 @@ public final class FrameProcessor implements Processor<String, byte[], String, b
         }
     }
 
-    /** Rejects a sequence number that does not move forward; counts the frames a gap skipped. */
-    private void admitSequence(Frame in) throws FrameRejected {
+    /** Rejects a sequence number that does not move past the stream's last frame; returns that frame's entry. */
+    private StreamStatus checkSequence(Frame in) throws FrameRejected {
         StreamStatus last = ledger.read(ledgerStore, in.getStreamId());
-        long seq = in.getSequence();
-        long dropped = 0;
-        if (last != null) {
-            if (Long.compareUnsigned(seq, last.getLastSequence()) <= 0) {
-                throw new FrameRejected(FrameRejected.Reason.SEQUENCE_NOT_INCREASING, "sequence " + seq + " of stream "
-                        + in.getStreamId() + " is not after the last one seen (" + last.getLastSequence() + ")");
-            }
-            dropped = seq - last.getLastSequence() - 1;
+        if (last != null && Long.compareUnsigned(in.getSequence(), last.getLastSequence()) <= 0) {
+            throw new FrameRejected(FrameRejected.Reason.SEQUENCE_NOT_INCREASING, "sequence " + in.getSequence() + " of stream "
+                    + in.getStreamId() + " is not after the last one processed (" + last.getLastSequence() + ")");
         }
+        return last;
+    }
+
+    /**
+     * Moves the stream's ledger to a frame that went out, counting the frames a gap skipped. Only
+     * frames that went out count: a corrupt frame that a rig sends again intact is then taken.
+     */
+    private void recordSequence(Frame in, StreamStatus last) {
+        long seq = in.getSequence();
+        long dropped = last == null ? 0 : seq - last.getLastSequence() - 1;
         if (dropped > 0) {
             metrics.dropped(dropped);
         }
@@ -152,11 +225,15 @@ public final class FrameProcessor implements Processor<String, byte[], String, b
         return b.build();
     }
 
-    private void deadLetter(Record<String, byte[]> record, FrameRejected e) {
+    private void deadLetter(Record<String, byte[]> record, FrameRejected e, int partition, long offset) {
         RecordHeaders headers = new RecordHeaders(record.headers().toArray());
         RecordMetadata meta = context.recordMetadata().orElse(null);
-        DeadLetters.label(headers, e, identity.stage(),
-                meta == null ? "" : meta.topic(), meta == null ? -1 : meta.partition(), meta == null ? -1 : meta.offset());
+        String topic = meta == null ? null : meta.topic();
+        if (topic == null || topic.isEmpty()) {
+            // A released parked frame: it came from this task's input partition.
+            topic = inputTopic;
+        }
+        DeadLetters.label(headers, e, identity.stage(), topic, partition, offset);
         context.forward(record.withHeaders(headers), DEAD_LETTERS);
         metrics.rejected(e.reason());
     }

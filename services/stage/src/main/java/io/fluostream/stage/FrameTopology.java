@@ -5,7 +5,8 @@ import org.apache.kafka.streams.Topology;
 
 /**
  * The graph every stage has: input topic → the stage's {@link FrameProcessor} → output topic, and
- * → the dead-letter topic for frames it cannot take. Node and store names are fixed so changelog
+ * → the dead-letter topic for frames it cannot take. Stores: the stream ledger, frames parked for
+ * paused streams, and (stateful stages) stream memory. Node and store names are fixed so changelog
  * topic names stay stable across releases.
  */
 public final class FrameTopology {
@@ -19,6 +20,7 @@ public final class FrameTopology {
         t.addSource("frames-in", Serdes.String().deserializer(), Serdes.ByteArray().deserializer(), stage.inputTopic());
         t.addProcessor(name, stage::newProcessor, "frames-in");
         t.addStateStore(StreamLedger.store(name), name);
+        t.addStateStore(ParkedFrames.store(name), name);
         if (stage.stateful()) {
             t.addStateStore(StreamMemory.store(name), name);
         }

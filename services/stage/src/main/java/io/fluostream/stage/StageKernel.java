@@ -2,6 +2,8 @@ package io.fluostream.stage;
 
 import io.fluostream.frames.FrameRejected;
 import io.fluostream.frames.Topic;
+import io.fluostream.proto.StageCommand;
+import io.fluostream.proto.StageReply;
 import java.util.List;
 
 /**
@@ -36,6 +38,43 @@ public interface StageKernel {
 
     /** Reconstructs one valid frame; throws {@link FrameRejected} for a frame the stage cannot take. */
     StageOutput process(FrameInput input) throws FrameRejected;
+
+    // --- Stage-specific control calls (see README "Control plane"); all optional ------------------
+
+    /**
+     * Whether this stage serves a stage-specific call (SetReference, SetSpectra, StartTraining, ...).
+     * The runtime answers every call a stage does not serve with UNIMPLEMENTED.
+     */
+    default boolean serves(StageCommand.CallCase call) {
+        return false;
+    }
+
+    /**
+     * Checks a call on the replica that received it, before it goes to the control topic: throw
+     * {@link InvalidCommandException} (answered INVALID_ARGUMENT, nothing is published) for
+     * arguments no replica could apply.
+     */
+    default void check(StageCommand command) throws InvalidCommandException {
+    }
+
+    /**
+     * Applies a call this stage {@link #serves}. Changing calls run on every replica, in control-topic
+     * order, also when a restarted replica replays the topic ({@link CommandContext#replayed()});
+     * read-only calls ({@link CommandContext#readOnly()}) run on the called replica only. Never
+     * concurrently with {@link #process}: the runtime holds the kernel lock for both. Per-stream
+     * state that lives in {@link StreamMemory} can only be written from {@link #process}: keep a
+     * pending request and apply it on the stream's next frame.
+     *
+     * @return what to tell the caller (stage and instance are filled in by the runtime)
+     */
+    default StageReply apply(StageCommand command, CommandContext context) throws InvalidCommandException {
+        throw new UnsupportedOperationException(stage() + " does not serve " + command.getCallCase());
+    }
+
+    /** The model version serving now (e.g. "unet-n2v/7"), or empty for a model-free stage. */
+    default String modelVersion() {
+        return "";
+    }
 
     /** A figure exported as a metric {@code fluostream_<stage>_<name>} (a summary: mean = sum / count). */
     record QualitySignal(String figure, String metricName, String description) {

@@ -3,6 +3,7 @@ package io.fluostream.stage;
 import io.fluostream.frames.FrameRejected;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
@@ -10,7 +11,9 @@ import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.DoubleSupplier;
 
 /**
  * A stage's Prometheus metrics. Names carry base units ({@code _total}, {@code _seconds}), every
@@ -23,6 +26,12 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@code fluostream_frame_processing_seconds}: time in this stage per frame (histogram)</li>
  *   <li>{@code fluostream_frame_latency_seconds}: acquisition time to this stage's output (histogram)</li>
  *   <li>{@code fluostream_<stage>_<signal>}: the stage's quality signals (summaries)</li>
+ *   <li>{@code fluostream_consumer_lag_records}: records waiting in this replica's input partitions</li>
+ *   <li>{@code fluostream_method_info{method}}: 1 for the algorithm or model version that made the
+ *       last output (only the current one is exported)</li>
+ *   <li>{@code fluostream_stage_paused}, {@code fluostream_streams_paused}, {@code fluostream_frames_parked}:
+ *       pause state, and frames held for paused streams</li>
+ *   <li>{@code fluostream_control_calls_total{call, result}}: control API calls this replica took</li>
  * </ul>
  */
 public final class StageMetrics {
@@ -43,8 +52,17 @@ public final class StageMetrics {
     private final Timer processing;
     private final Timer latency;
     private final Map<String, DistributionSummary> quality = new HashMap<>();
+    private final MeterRegistry registry;
+    private final String stage;
+    private volatile DoubleSupplier lag = () -> Double.NaN;
+    private volatile ControlState control;
+    private volatile String method = "";
+    private Gauge methodGauge;
+    private final Map<String, Counter> controlCalls = new ConcurrentHashMap<>();
 
     public StageMetrics(MeterRegistry registry, String stage, List<StageKernel.QualitySignal> signals) {
+        this.registry = registry;
+        this.stage = stage;
         in = Counter.builder("fluostream.frames.in").tag("stage", stage)
                 .description("Frames taken from the input topic").register(registry);
         out = Counter.builder("fluostream.frames.out").tag("stage", stage)
@@ -67,6 +85,67 @@ public final class StageMetrics {
             quality.put(s.figure(), DistributionSummary.builder("fluostream." + stage + "." + s.metricName())
                     .tag("stage", stage).description(s.description()).register(registry));
         }
+        Gauge.builder("fluostream.consumer.lag", this, m -> m.lag.getAsDouble()).tag("stage", stage).baseUnit("records")
+                .description("Records waiting in the input partitions this replica owns (NaN until known)").register(registry);
+        Gauge.builder("fluostream.stage.paused", this, m -> m.control != null && m.control.stagePaused() ? 1 : 0).tag("stage", stage)
+                .description("1 while the whole stage is paused").register(registry);
+        Gauge.builder("fluostream.streams.paused", this, m -> m.control == null ? 0 : m.control.pausedStreams().size()).tag("stage", stage)
+                .description("Streams paused on this stage").register(registry);
+        Gauge.builder("fluostream.frames.parked", this, m -> m.control == null ? 0 : m.control.parkedTotal()).tag("stage", stage)
+                .description("Frames of paused streams held by this replica, released in order on resume").register(registry);
+    }
+
+    /** Records waiting in this replica's input partitions; NaN while unknown. */
+    public double lag() {
+        return lag.getAsDouble();
+    }
+
+    /** Where the consumer-lag gauge reads from (the service sets it once Kafka Streams runs). */
+    public void lagSource(DoubleSupplier source) {
+        this.lag = source;
+    }
+
+    void controlState(ControlState state) {
+        this.control = state;
+    }
+
+    /**
+     * Counts a control call by its gRPC method name and status code; {@code calls} are registered
+     * up front with result OK so dashboards find the series before the first call.
+     */
+    public void registerControlCalls(List<String> calls) {
+        for (String c : calls) {
+            controlCall(c, "OK", 0);
+        }
+    }
+
+    public void controlCall(String call, String result) {
+        controlCall(call, result, 1);
+    }
+
+    private void controlCall(String call, String result, int n) {
+        controlCalls.computeIfAbsent(call + "|" + result, k -> Counter.builder("fluostream.control.calls")
+                .tag("stage", stage).tag("call", call).tag("result", result)
+                .description("Control API calls this replica took, by gRPC method and status code").register(registry))
+                .increment(n);
+    }
+
+    /** The algorithm or model version that made the latest output; exported as an info gauge. */
+    public synchronized void method(String m) {
+        if (m == null || m.equals(method)) {
+            return;
+        }
+        if (methodGauge != null) {
+            // Only the current method is exported: an old model version's series ends when it is replaced.
+            registry.remove(methodGauge);
+        }
+        method = m;
+        methodGauge = Gauge.builder("fluostream.method.info", () -> 1).tag("stage", stage).tag("method", m)
+                .description("1 for the algorithm or model version that made this stage's latest output").register(registry);
+    }
+
+    public String method() {
+        return method;
     }
 
     public void frameIn() {

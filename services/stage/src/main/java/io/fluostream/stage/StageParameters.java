@@ -38,6 +38,20 @@ public final class StageParameters {
      * @throws InvalidParameterException naming the first bad parameter and what it allows
      */
     public synchronized ParameterValues set(Map<String, ?> changes) {
+        current = new ParameterValues(merged(changes));
+        return current;
+    }
+
+    /**
+     * Validates changes without applying them, as {@link #set} would.
+     *
+     * @throws InvalidParameterException naming the first bad parameter and what it allows
+     */
+    public void check(Map<String, ?> changes) {
+        merged(changes);
+    }
+
+    private Map<String, Object> merged(Map<String, ?> changes) {
         Map<String, Object> next = new LinkedHashMap<>(current.asMap());
         for (Map.Entry<String, ?> e : changes.entrySet()) {
             Parameter p = specs.get(e.getKey());
@@ -47,7 +61,6 @@ public final class StageParameters {
             }
             next.put(p.name(), p.check(e.getValue()));
         }
-        current = new ParameterValues(next);
-        return current;
+        return next;
     }
 }

@@ -7,8 +7,8 @@ import java.util.Map;
 import org.apache.kafka.streams.processor.api.Processor;
 
 /**
- * One stage instance's shared parts: its kernel, parameters, metrics, stream ledger and topic
- * names. Plain Java (no CDI), so topology tests build it directly; {@link StageRuntimeProducer}
+ * One stage instance's shared parts: its kernel, parameters, metrics, stream ledger, control state
+ * and topic names. Plain Java (no CDI), so topology tests build it directly; {@link StageRuntimeProducer}
  * makes the service's instance from config.
  */
 public final class StageRuntime {
@@ -19,6 +19,8 @@ public final class StageRuntime {
     private final StageParameters parameters;
     private final StageMetrics metrics;
     private final StreamLedger ledger = new StreamLedger();
+    private final ControlState control = new ControlState();
+    private volatile String device = "cpu";
 
     /**
      * @param parameterOverrides values from config, validated like any SetParameters call (a bad one
@@ -32,11 +34,12 @@ public final class StageRuntime {
         this.parameters = new StageParameters(kernel.parameters());
         this.parameters.set(parameterOverrides);
         this.metrics = new StageMetrics(registry, identity.stage(), kernel.qualitySignals());
+        this.metrics.controlState(control);
     }
 
     /** A new processor for one stream task (Kafka Streams asks for one per task). */
     public Processor<String, byte[], String, byte[]> newProcessor() {
-        return new FrameProcessor(kernel, parameters, metrics, ledger, identity, kernel.stateful());
+        return new FrameProcessor(kernel, parameters, metrics, ledger, identity, kernel.stateful(), control, inputTopic());
     }
 
     public StageIdentity identity() {
@@ -73,5 +76,20 @@ public final class StageRuntime {
 
     public StreamLedger ledger() {
         return ledger;
+    }
+
+    /** Where the kernel runs: {@code fluostream.device} as configured (cpu unless a stage chooses). */
+    public String device() {
+        return device;
+    }
+
+    public StageRuntime device(String device) {
+        this.device = device;
+        return this;
+    }
+
+    /** Pause state and applied offset set by the control topic, and the kernel lock. */
+    public ControlState control() {
+        return control;
     }
 }

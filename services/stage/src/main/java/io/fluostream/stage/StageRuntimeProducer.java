@@ -19,7 +19,8 @@ import org.eclipse.microprofile.config.ConfigProvider;
  * Builds the service's {@link StageRuntime} from config, and its topology (every stage has the
  * same graph, {@link FrameTopology}; stages differ only in their {@link StageKernel}): topic names ({@code fluostream.topics.*}),
  * the instance name ({@code fluostream.instance}, default host/pid) and parameter values
- * ({@code fluostream.<stage>.<parameter>}).
+ * ({@code fluostream.<stage>.<parameter>}). With the control plane on ({@code fluostream.control.enabled},
+ * default true), stream tasks wait until the control topic has been replayed.
  */
 @ApplicationScoped
 public class StageRuntimeProducer {
@@ -37,8 +38,16 @@ public class StageRuntimeProducer {
         for (Parameter p : kernel.parameters()) {
             config.getOptionalValue(prefix + p.name(), String.class).ifPresent(v -> overrides.put(p.name(), v));
         }
-        return new StageRuntime(kernel, new StageIdentity(stage, version, instance),
+        StageRuntime runtime = new StageRuntime(kernel, new StageIdentity(stage, version, instance),
                 TopicNames.from(key -> config.getOptionalValue(key, String.class)), registry, overrides);
+        runtime.device(config.getOptionalValue("fluostream.device", String.class).orElse("cpu"));
+        if (config.getOptionalValue("fluostream.control.enabled", Boolean.class).orElse(true)) {
+            // Stream tasks wait until ControlPlane has replayed the control topic (pause state first).
+            runtime.control().holdUntilReplayed(
+                    config.getOptionalValue("fluostream.control.replay-timeout", java.time.Duration.class)
+                            .orElse(java.time.Duration.ofMinutes(4)).toMillis());
+        }
+        return runtime;
     }
 
     // Dependent scope: Kafka Streams reads the topology's fields directly, which a client proxy would hide.

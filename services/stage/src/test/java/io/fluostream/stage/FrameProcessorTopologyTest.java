@@ -170,4 +170,35 @@ class FrameProcessorTopologyTest {
         raw.pipeInput("s1", frame("s1", 0, 1).toByteArray());
         assertEquals(300f, FrameImages.image(Frame.parseFrom(out.readValue())).data()[0]);
     }
+
+    @Test
+    void aPausedStreamIsHeldAndReleasedInOrderOnResumeWhileOtherStreamsFlow() throws Exception {
+        runtime.control().pauseStream("s1");
+        raw.pipeInput("s1", frame("s1", 0, 1).toByteArray());
+        raw.pipeInput("s2", frame("s2", 0, 1).toByteArray());
+        raw.pipeInput("s1", frame("s1", 1, 1).toByteArray());
+        List<TestRecord<String, byte[]>> during = out.readRecordsToList();
+        assertEquals(List.of("s2"), during.stream().map(TestRecord::key).toList(), "only the running stream flows");
+        assertEquals(2, runtime.control().parked("s1"));
+
+        // Resumed: a frame that arrives before the release must still queue behind the held ones.
+        runtime.control().resumeStream("s1");
+        raw.pipeInput("s1", frame("s1", 2, 1).toByteArray());
+        assertTrue(out.isEmpty(), "frame 2 waits behind frames 0 and 1");
+        for (int i = 0; i < 3; i++) {
+            driver.advanceWallClockTime(FrameProcessor.RELEASE_INTERVAL);
+        }
+        List<Long> released = out.readRecordsToList().stream().map(r -> sequenceOf(r.value())).toList();
+        assertEquals(List.of(0L, 1L, 2L), released, "every held frame, once, in order");
+        assertEquals(0, runtime.control().parked("s1"));
+        assertTrue(dlq.isEmpty());
+    }
+
+    private static long sequenceOf(byte[] value) {
+        try {
+            return Frame.parseFrom(value).getSequence();
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+    }
 }

@@ -50,18 +50,14 @@ public final class ComplexFft2d {
 
     public void forward(double[] re, double[] im) {
         check(re, im);
-        for (int y = 0; y < height; y++) {
-            rows.forward(re, im, y * width);
-        }
-        columnPass(re, im, false);
+        forwardRows(re, im, 0, height);
+        forwardColumns(re, im, 0, width);
     }
 
     public void inverse(double[] re, double[] im) {
         check(re, im);
-        for (int y = 0; y < height; y++) {
-            rows.inverse(re, im, y * width);
-        }
-        columnPass(re, im, true);
+        inverseRows(re, im, 0, height);
+        inverseColumns(re, im, 0, width);
     }
 
     /**
@@ -69,17 +65,60 @@ public final class ComplexFft2d {
      * work of {@link #inverse}: the real result is written to {@code re}; {@code im} is
      * overwritten as scratch. Only the columns kx ≤ W/2 are read; the others are taken to be the
      * conjugate mirror images, as they are for a real plane.
-     *
-     * <p>After the column pass each row is again Hermitian, so the inverses of two rows a, b are
-     * done as one complex transform of A + i·B, whose result is a + i·b.
      */
     public void inverseReal(double[] re, double[] im) {
         check(re, im);
-        columnPass(re, im, true, width / 2 + 1);
+        inverseColumns(re, im, 0, width / 2 + 1);
+        inverseRealRows(re, im, 0, height);
+    }
+
+    // Range steps: a transform is its row step over all rows, then its column step over all
+    // columns (forward), or columns then rows (inverse). Disjoint ranges of one step may run on
+    // different threads, each with its own instance (an instance's scratch is not shared).
+
+    /** Forward 1-D transforms of rows [y0, y1). */
+    public void forwardRows(double[] re, double[] im, int y0, int y1) {
+        check(re, im);
+        for (int y = y0; y < y1; y++) {
+            rows.forward(re, im, y * width);
+        }
+    }
+
+    /** Inverse (scaled) 1-D transforms of rows [y0, y1). */
+    public void inverseRows(double[] re, double[] im, int y0, int y1) {
+        check(re, im);
+        for (int y = y0; y < y1; y++) {
+            rows.inverse(re, im, y * width);
+        }
+    }
+
+    /** Forward 1-D transforms of columns [x0, x1). */
+    public void forwardColumns(double[] re, double[] im, int x0, int x1) {
+        check(re, im);
+        columnPass(re, im, false, x0, x1);
+    }
+
+    /** Inverse (scaled) 1-D transforms of columns [x0, x1). */
+    public void inverseColumns(double[] re, double[] im, int x0, int x1) {
+        check(re, im);
+        columnPass(re, im, true, x0, x1);
+    }
+
+    /**
+     * Row step of {@link #inverseReal} for rows [y0, y1), y0 even, after {@link #inverseColumns}
+     * over the columns [0, W/2]: each row is then the Hermitian spectrum of a real row, so the
+     * inverses of two rows a, b are done as one complex transform of A + i·B, whose result is
+     * a + i·b. The real rows are written to {@code re}.
+     */
+    public void inverseRealRows(double[] re, double[] im, int y0, int y1) {
+        check(re, im);
+        if ((y0 & 1) != 0) {
+            throw new IllegalArgumentException("inverseRealRows pairs rows: start at an even row, got " + y0);
+        }
         int half = width / 2;
-        for (int y = 0; y < height; y += 2) {
+        for (int y = y0; y < y1; y += 2) {
             int a = y * width;
-            boolean pair = y + 1 < height;
+            boolean pair = y + 1 < y1;
             int b = pair ? a + width : a;
             for (int kx = 0; kx < width; kx++) {
                 // Row spectra A, B at kx, from their stored half by conjugate symmetry.
@@ -101,20 +140,15 @@ public final class ComplexFft2d {
     }
 
     /**
-     * Transforms the columns a strip at a time: the strip's rows are copied side by side
+     * Transforms the columns [x0, x1) a strip at a time: the strip's rows are copied side by side
      * (contiguous runs, cheap), then all its columns go through one batched transform.
      */
-    private void columnPass(double[] re, double[] im, boolean inverse) {
-        columnPass(re, im, inverse, width);
-    }
-
-    /** Transforms the columns [0, count). */
-    private void columnPass(double[] re, double[] im, boolean inverse, int count) {
-        for (int x0 = 0; x0 < count; x0 += STRIP) {
-            int b = Math.min(STRIP, count - x0);
+    private void columnPass(double[] re, double[] im, boolean inverse, int x0, int x1) {
+        for (int s0 = x0; s0 < x1; s0 += STRIP) {
+            int b = Math.min(STRIP, x1 - s0);
             for (int y = 0; y < height; y++) {
-                System.arraycopy(re, y * width + x0, stripRe, y * b, b);
-                System.arraycopy(im, y * width + x0, stripIm, y * b, b);
+                System.arraycopy(re, y * width + s0, stripRe, y * b, b);
+                System.arraycopy(im, y * width + s0, stripIm, y * b, b);
             }
             if (inverse) {
                 columns.inverse(stripRe, stripIm, 0, b);
@@ -122,8 +156,8 @@ public final class ComplexFft2d {
                 columns.forward(stripRe, stripIm, 0, b);
             }
             for (int y = 0; y < height; y++) {
-                System.arraycopy(stripRe, y * b, re, y * width + x0, b);
-                System.arraycopy(stripIm, y * b, im, y * width + x0, b);
+                System.arraycopy(stripRe, y * b, re, y * width + s0, b);
+                System.arraycopy(stripIm, y * b, im, y * width + s0, b);
             }
         }
     }

@@ -20,9 +20,17 @@ import java.util.Arrays;
  * zero. After each step the field is smoothed by normalised convolution with weights
  * {@code c = λmin(A)/(λmin(A) + λ)}: textured pixels keep their estimate, flat ones are filled in
  * from textured neighbours, and pixels with no textured neighbour within about
- * {@code 3 × smoothingSigma} report exactly 0. The finest level samples the warp bicubically
- * (Keys): bilinear's interpolation error alone biased the flow by ~0.05 px on test texture, ten
- * times the bicubic error; coarser levels only seed the next one and sample bilinearly.
+ * {@code 3 × smoothingSigma} report exactly 0. The finest computed level samples the warp
+ * bicubically (Keys): bilinear's interpolation error alone biased the flow by ~0.05 px on test
+ * texture, ten times the bicubic error; coarser levels only seed the next one and sample
+ * bilinearly. With {@code finestLevel > 0} the flow is computed down to that level and then only
+ * interpolated to full resolution: smooth tissue flow loses nothing at half resolution while
+ * every plane there is a quarter of the size.
+ *
+ * <p>Wide windows cost no more than narrow ones: blurs wider than a few pixels run on a grid
+ * reduced by factors of 2 and are interpolated back ({@link WideGaussian}). The pyramids are
+ * {@link ImagePyramid}s, which a caller estimating both directions of a pair (see
+ * {@link ConsistentFlow}) builds once and shares.
  *
  * <p>Why this method: motion in cell mechanobiology is smooth, so a local model fits and the
  * window plus smoothing average Poisson noise down (smoothing after every step, not once per level,
@@ -34,7 +42,10 @@ import java.util.Arrays;
  * <p>Accuracy (see {@code PyramidalFlowTest}): on noise-free band-limited texture, mean endpoint
  * error ~0.005 px for translations (0.1–10 px) and ~0.02–0.05 px for smooth vortex/source fields
  * of 2–4 px; with Poisson noise at a peak of 20 photons the error floor is ~0.3 px, set by how
- * many pixels the window and smoothing average.
+ * many pixels the window and smoothing average. The {@link Settings#lowLight()} preset on
+ * forward-model streams: ~0.2 px at 20 e⁻ and ~0.45 px at 5 e⁻ for 4 px/frame motion (see
+ * {@code ./fluostream bench flow}); computed at half resolution it gives up some clean-texture
+ * precision (~0.04 px instead of ~0.005 px for translations).
  *
  * <p>Inputs: two single-channel, offset-free, registered frames of one shape (sum the label
  * channels first), finite values. An instance owns scratch planes sized for the last frame shape
@@ -48,7 +59,8 @@ public final class PyramidalFlow implements OpticalFlow {
      * @param levels         pyramid levels (1 = none); fewer are used when the frame is small (the
      *                       coarsest level keeps at least {@value #MIN_LEVEL_SIZE} px a side). Each
      *                       level doubles the largest motion caught (~1.5 px at the coarsest)
-     * @param windowSigma    σ of the Gaussian Lucas–Kanade window, px at every level: larger averages
+     * @param windowSigma    σ of the Gaussian Lucas–Kanade window, full-resolution px at the finest
+     *                       computed level and the same number of level px above it: larger averages
      *                       more noise away but blurs flow detail
      * @param iterations     Gauss–Newton steps per level (fixed, so the cost per frame is too)
      * @param regularisation λ as a fraction of half the mean gradient energy (= the mean trace of
@@ -56,9 +68,12 @@ public final class PyramidalFlow implements OpticalFlow {
      * @param smoothingSigma σ of the confidence-weighted smoothing after each step, px; 0 = none
      *                       (then flat regions keep what the coarser level gave)
      * @param presmoothSigma σ of the Gaussian applied to both frames first, px; 0 = none
+     * @param finestLevel    the finest pyramid level the flow is computed at (0 = full resolution);
+     *                       finer levels only interpolate it (bilinearly). Smooth flow loses nothing
+     *                       at level 1 and the cost falls ~4×; clamped to the levels in use
      */
     public record Settings(int levels, double windowSigma, int iterations, double regularisation,
-                           double smoothingSigma, double presmoothSigma) {
+                           double smoothingSigma, double presmoothSigma, int finestLevel) {
 
         public Settings {
             if (levels < 1 || levels > 12) {
@@ -79,6 +94,9 @@ public final class PyramidalFlow implements OpticalFlow {
             if (!(presmoothSigma >= 0) || !Double.isFinite(presmoothSigma)) {
                 throw new IllegalArgumentException("presmooth sigma must be >= 0, got " + presmoothSigma);
             }
+            if (finestLevel < 0 || finestLevel > 11) {
+                throw new IllegalArgumentException("finest level must be in 0..11, got " + finestLevel);
+            }
         }
 
         /**
@@ -87,31 +105,48 @@ public final class PyramidalFlow implements OpticalFlow {
          * ≤ 0.05 px error on clean smooth fields with the best noise floor at that cost.
          */
         public static Settings defaults() {
-            return new Settings(4, 3.0, 3, 0.01, 3.0, 1.0);
+            return new Settings(4, 3.0, 3, 0.01, 3.0, 1.0, 0);
+        }
+
+        /**
+         * For low-light streams of smooth tissue motion (the flow stage's defaults): a 16 px window
+         * and 8 px smoothing (full-resolution px), the flow computed at half resolution (finest
+         * level 1) and interpolated back, 0.5 px pre-smoothing. Chosen on simulated 256×256
+         * streams with 1–10 px/frame motion at 5–100 e⁻ (see {@code ./fluostream bench flow}):
+         * against σ = 10/16 px at full resolution, the endpoint error falls by 10–30% at every
+         * light level and the cost by ~5×; 0.5 px pre-smoothing beat 1 px by ~5% at 5–20 e⁻ (the
+         * reduction to half resolution already averages the noise; more blur only costs texture).
+         */
+        public static Settings lowLight() {
+            return new Settings(4, 16.0, 3, 0.01, 8.0, 0.5, 1);
         }
 
         public Settings withLevels(int v) {
-            return new Settings(v, windowSigma, iterations, regularisation, smoothingSigma, presmoothSigma);
+            return new Settings(v, windowSigma, iterations, regularisation, smoothingSigma, presmoothSigma, finestLevel);
         }
 
         public Settings withWindowSigma(double v) {
-            return new Settings(levels, v, iterations, regularisation, smoothingSigma, presmoothSigma);
+            return new Settings(levels, v, iterations, regularisation, smoothingSigma, presmoothSigma, finestLevel);
         }
 
         public Settings withIterations(int v) {
-            return new Settings(levels, windowSigma, v, regularisation, smoothingSigma, presmoothSigma);
+            return new Settings(levels, windowSigma, v, regularisation, smoothingSigma, presmoothSigma, finestLevel);
         }
 
         public Settings withRegularisation(double v) {
-            return new Settings(levels, windowSigma, iterations, v, smoothingSigma, presmoothSigma);
+            return new Settings(levels, windowSigma, iterations, v, smoothingSigma, presmoothSigma, finestLevel);
         }
 
         public Settings withSmoothingSigma(double v) {
-            return new Settings(levels, windowSigma, iterations, regularisation, v, presmoothSigma);
+            return new Settings(levels, windowSigma, iterations, regularisation, v, presmoothSigma, finestLevel);
+        }
+
+        public Settings withFinestLevel(int v) {
+            return new Settings(levels, windowSigma, iterations, regularisation, smoothingSigma, presmoothSigma, v);
         }
 
         public Settings withPresmoothSigma(double v) {
-            return new Settings(levels, windowSigma, iterations, regularisation, smoothingSigma, v);
+            return new Settings(levels, windowSigma, iterations, regularisation, smoothingSigma, v, finestLevel);
         }
     }
 
@@ -126,26 +161,32 @@ public final class PyramidalFlow implements OpticalFlow {
     private static final double REDUCE_SIGMA = 1.0;
 
     private final Settings settings;
-    private final SeparableGaussian window;
-    private final SeparableGaussian smoothing;
     private final SeparableGaussian presmooth;
     private final SeparableGaussian reduce;
+    private final SeparableGaussian firstReduction;
 
-    private Level[] pyramid = new Level[0];
     private int height;
     private int width;
-    /** Full-frame scratch planes (rows) shared by all levels. */
+    /** Levels in use for the last frame shape, and the finest one the flow is computed at. */
+    private int levels;
+    private int finest;
+    private Level[] pyramid = new Level[0];
+    /** Window and smoothing blurs per level (each plans its coarse grids for one shape). */
+    private WideGaussian[] window;
+    private WideGaussian[] smoothing;
+    /** Pyramids of the two frames when {@link #estimate(Image, Image, FlowField)} builds its own. */
+    private ImagePyramid ownFrom;
+    private ImagePyramid ownTo;
+    /** Scratch planes (rows) of the finest computed level's shape, shared by all levels. */
     private float[][] t0;
     private float[][] t1;
     private float[][] t2;
     private float[][] t3;
     /** Histogram of gradient energy by float exponent and top 4 mantissa bits (λ's scale). */
     private final int[] energyHistogram = new int[1 << (31 - HISTOGRAM_SHIFT)];
-    /** Row scratch for flow upsampling. */
+    /** Row scratch for upsampling. */
     private float[] rowA;
     private float[] rowB;
-    private float[] rowC;
-    private float[] rowD;
 
     public PyramidalFlow() {
         this(Settings.defaults());
@@ -153,10 +194,9 @@ public final class PyramidalFlow implements OpticalFlow {
 
     public PyramidalFlow(Settings settings) {
         this.settings = settings;
-        this.window = new SeparableGaussian(settings.windowSigma());
-        this.smoothing = settings.smoothingSigma() > 0 ? new SeparableGaussian(settings.smoothingSigma()) : null;
         this.presmooth = settings.presmoothSigma() > 0 ? new SeparableGaussian(settings.presmoothSigma()) : null;
         this.reduce = new SeparableGaussian(REDUCE_SIGMA);
+        this.firstReduction = new SeparableGaussian(Math.hypot(REDUCE_SIGMA, settings.presmoothSigma()));
     }
 
     public Settings settings() {
@@ -165,69 +205,114 @@ public final class PyramidalFlow implements OpticalFlow {
 
     @Override
     public void estimate(Image previous, Image next, FlowField out) {
-        requireFrame(previous, "previous");
-        requireFrame(next, "next");
-        if (previous.height() != next.height() || previous.width() != next.width()) {
-            throw new IllegalArgumentException("frames differ in shape: previous " + previous + ", next " + next
-                    + "; flow needs two frames of one stream at one size");
-        }
+        requireFrames(previous, next);
         if (out.height() != previous.height() || out.width() != previous.width()) {
             throw new IllegalArgumentException("output " + out + " does not match frames " + previous);
         }
         prepare(previous.height(), previous.width());
-
-        Level fine = pyramid[0];
-        if (presmooth != null) {
-            RowPlanes.copyFromFlat(previous.data(), 0, t0, height, width);
-            presmooth.apply(t0, fine.i1, height, width);
-            RowPlanes.copyFromFlat(next.data(), 0, t0, height, width);
-            presmooth.apply(t0, fine.i2, height, width);
-        } else {
-            RowPlanes.copyFromFlat(previous.data(), 0, fine.i1, height, width);
-            RowPlanes.copyFromFlat(next.data(), 0, fine.i2, height, width);
+        if (ownFrom == null || !ownFrom.fits(height, width, levels, finest)) {
+            ownFrom = newPyramid(height, width);
+            ownTo = newPyramid(height, width);
         }
-        for (int k = 1; k < pyramid.length; k++) {
-            Level above = pyramid[k - 1];
-            reduce.reduce(above.i1, above.h, above.w, pyramid[k].i1);
-            reduce.reduce(above.i2, above.h, above.w, pyramid[k].i2);
-        }
+        buildPyramid(previous, ownFrom);
+        buildPyramid(next, ownTo);
+        estimate(ownFrom, ownTo, out);
+    }
 
-        Level coarsest = pyramid[pyramid.length - 1];
+    /** A pyramid shaped for this estimator's settings and the frame shape. */
+    ImagePyramid newPyramid(int h, int w) {
+        prepare(h, w);
+        return new ImagePyramid(h, w, levels, finest);
+    }
+
+    /** Fills {@code pyramid} (from {@link #newPyramid}) from a frame, as this estimator needs it. */
+    void buildPyramid(Image frame, ImagePyramid pyramid) {
+        pyramid.build(frame, presmooth, firstReduction, reduce);
+    }
+
+    /**
+     * Estimates the flow from the frame of {@code from} to that of {@code to} into {@code out}: the
+     * pyramids come from {@link #newPyramid} and {@link #buildPyramid}, so a caller can share them
+     * between the two directions of a pair and between consecutive pairs of a stream.
+     */
+    void estimate(ImagePyramid from, ImagePyramid to, FlowField out) {
+        prepare(from.h[0], from.w[0]);
+        if (!from.fits(height, width, levels, finest) || !to.fits(height, width, levels, finest)) {
+            throw new IllegalArgumentException("pyramids do not fit this estimator's settings and frame shape");
+        }
+        Level coarsest = pyramid[levels - 1];
         RowPlanes.fill(coarsest.u, coarsest.h, coarsest.w, 0f);
         RowPlanes.fill(coarsest.v, coarsest.h, coarsest.w, 0f);
-        for (int k = pyramid.length - 1; k >= 0; k--) {
-            if (k < pyramid.length - 1) {
+        for (int k = levels - 1; k >= finest; k--) {
+            if (k < levels - 1) {
                 upsampleFlow(pyramid[k + 1], pyramid[k]);
             }
-            // Coarse levels only seed the next one: bilinear is enough there; the finest level
-            // samples bicubically for sub-pixel accuracy.
-            refine(pyramid[k], k == 0);
+            // Coarse levels only seed the next one: bilinear is enough there; the finest computed
+            // level samples bicubically for sub-pixel accuracy.
+            refine(k, from, to, k == finest);
         }
-
+        for (int k = finest - 1; k >= 0; k--) {
+            upsampleFlow(pyramid[k + 1], pyramid[k]);
+        }
+        Level fine = pyramid[0];
         float[] o = out.asImage().data();
         RowPlanes.toFlat(fine.u, height, width, o, 0);
         RowPlanes.toFlat(fine.v, height, width, o, height * width);
     }
 
-    /** Gauss–Newton steps on the level's flow, each followed by confidence-weighted smoothing. */
-    private void refine(Level lv, boolean cubic) {
+    /**
+     * The texture support of the last estimate, at full resolution, into {@code out} ({@code 1×H×W}):
+     * the Gaussian-weighted fraction (0–1) of the smoothing neighbourhood whose structure tensor is
+     * well conditioned, i.e. how much of the flow at a pixel was measured rather than filled in
+     * from afar. 0 everywhere when the frame was flat. Needs smoothing ({@code smoothingSigma > 0});
+     * without it, the pixel's own weight.
+     */
+    public void textureSupport(Image out) {
+        if (out.channels() != 1 || out.height() != height || out.width() != width) {
+            throw new IllegalArgumentException("texture support needs a 1x" + height + "x" + width + " plane, got " + out);
+        }
+        Level f = pyramid[finest];
+        if (f.flat) {
+            Arrays.fill(out.data(), 0f);
+            return;
+        }
+        float[][] cur = smoothing[finest] != null ? f.weightSum : f.weight;
+        int ch = f.h;
+        int cw = f.w;
+        for (int k = finest - 1; k >= 0; k--) {
+            Level target = pyramid[k];
+            upsamplePlane(cur, ch, cw, target.scratch, target.h, target.w);
+            cur = target.scratch;
+            ch = target.h;
+            cw = target.w;
+        }
+        RowPlanes.toFlat(cur, height, width, out.data(), 0);
+    }
+
+    /** Gauss–Newton steps on level k's flow, each followed by confidence-weighted smoothing. */
+    private void refine(int k, ImagePyramid from, ImagePyramid to, boolean cubic) {
+        Level lv = pyramid[k];
         int h = lv.h;
         int w = lv.w;
-        gradients(lv);
-        padNext(lv);
-        if (!structureTensor(lv)) {
+        WideGaussian win = window[k];
+        WideGaussian smooth = smoothing[k];
+        lv.flat = !structureTensor(lv, from.ix[k], from.iy[k], win);
+        if (lv.flat) {
             // A perfectly flat level carries no motion information: the flow there is 0.
             RowPlanes.fill(lv.u, h, w, 0f);
             RowPlanes.fill(lv.v, h, w, 0f);
             return;
         }
-        if (smoothing != null) {
-            smoothing.apply(lv.weight, lv.weightSum, h, w);
+        if (smooth != null) {
+            smooth.apply(lv.weight, lv.weightSum, h, w);
         }
         for (int it = 0; it < settings.iterations(); it++) {
-            warpedProducts(lv, cubic);
-            window.apply(t0, t2, h, w);
-            window.apply(t1, t3, h, w);
+            // Bicubic only on the last step: earlier steps move the flow by more than its
+            // interpolation bias, so bilinear serves them at a third of the cost.
+            boolean lastStep = it == settings.iterations() - 1;
+            warpedProducts(lv, from.image[k], from.ix[k], from.iy[k], to.padded[k], cubic && lastStep);
+            win.apply(t0, t2, h, w);
+            win.apply(t1, t3, h, w);
             for (int y = 0; y < h; y++) {
                 float[] ia = lv.ia[y];
                 float[] ib = lv.ib[y];
@@ -241,30 +326,8 @@ public final class PyramidalFlow implements OpticalFlow {
                     v[x] -= ib[x] * bx[x] + ic[x] * by[x];
                 }
             }
-            if (smoothing != null) {
-                smoothByConfidence(lv);
-            }
-        }
-    }
-
-    /** Central-difference gradients of the previous frame at this level (one-sided at the edges). */
-    private static void gradients(Level lv) {
-        int h = lv.h;
-        int w = lv.w;
-        for (int y = 0; y < h; y++) {
-            float[] im = lv.i1[y];
-            float[] ix = lv.ix[y];
-            for (int x = 1; x < w - 1; x++) {
-                ix[x] = 0.5f * (im[x + 1] - im[x - 1]);
-            }
-            ix[0] = w > 1 ? im[1] - im[0] : 0f;
-            ix[w - 1] = w > 1 ? im[w - 1] - im[w - 2] : 0f;
-            float[] up = lv.i1[Math.max(y - 1, 0)];
-            float[] down = lv.i1[Math.min(y + 1, h - 1)];
-            float scale = h == 1 ? 0f : (y == 0 || y == h - 1 ? 1f : 0.5f);
-            float[] iy = lv.iy[y];
-            for (int x = 0; x < w; x++) {
-                iy[x] = scale * (down[x] - up[x]);
+            if (smooth != null) {
+                smoothByConfidence(lv, smooth);
             }
         }
     }
@@ -273,12 +336,12 @@ public final class PyramidalFlow implements OpticalFlow {
      * Windowed structure tensor, its regularised inverse and the confidence weight; false when
      * the level is flat (no gradient anywhere).
      */
-    private boolean structureTensor(Level lv) {
+    private boolean structureTensor(Level lv, float[][] gx, float[][] gy, WideGaussian win) {
         int h = lv.h;
         int w = lv.w;
         for (int y = 0; y < h; y++) {
-            float[] ix = lv.ix[y];
-            float[] iy = lv.iy[y];
+            float[] ix = gx[y];
+            float[] iy = gy[y];
             float[] xx = t0[y];
             float[] xy = t1[y];
             float[] yy = t2[y];
@@ -292,9 +355,9 @@ public final class PyramidalFlow implements OpticalFlow {
         if (!(lambda > 0) || !Double.isFinite(lambda)) {
             return false;
         }
-        window.apply(t0, lv.ia, h, w);
-        window.apply(t1, lv.ib, h, w);
-        window.apply(t2, lv.ic, h, w);
+        win.apply(t0, lv.ia, h, w);
+        win.apply(t1, lv.ib, h, w);
+        win.apply(t2, lv.ic, h, w);
         float lam = (float) lambda;
         for (int y = 0; y < h; y++) {
             float[] ia = lv.ia[y];
@@ -358,44 +421,25 @@ public final class PyramidalFlow implements OpticalFlow {
         return sum / ((double) h * w);
     }
 
-    /** Border (px) of the padded copy of the next frame that the warp samples. */
-    private static final int PAD = 2;
-
-    /** Copies the level's next frame into its padded flat plane, edges replicated {@value #PAD} px out. */
-    private static void padNext(Level lv) {
-        int w = lv.w;
-        int pw = w + 2 * PAD;
-        float[] p = lv.i2Padded;
-        for (int py = 0; py < lv.h + 2 * PAD; py++) {
-            float[] src = lv.i2[Math.min(Math.max(py - PAD, 0), lv.h - 1)];
-            int row = py * pw;
-            System.arraycopy(src, 0, p, row + PAD, w);
-            for (int k = 0; k < PAD; k++) {
-                p[row + k] = src[0];
-                p[row + PAD + w + k] = src[w - 1];
-            }
-        }
-    }
-
     /**
      * Warps the next frame by the current flow and writes {@code t0 = Ix·It},
      * {@code t1 = Iy·It} with {@code It = warped next − previous}; pixels whose sample falls
      * outside the frame contribute nothing. Samples come from the padded copy, so the 4×4 (or 2×2)
      * neighbourhood of any in-frame position needs no clamping.
      */
-    private void warpedProducts(Level lv, boolean cubic) {
+    private void warpedProducts(Level lv, float[][] image, float[][] gx, float[][] gy, float[] p, boolean cubic) {
         int h = lv.h;
         int w = lv.w;
-        int pw = w + 2 * PAD;
-        float[] p = lv.i2Padded;
+        int pad = ImagePyramid.PAD;
+        int pw = w + 2 * pad;
         float maxX = w - 1;
         float maxY = h - 1;
         for (int y = 0; y < h; y++) {
-            float[] i1 = lv.i1[y];
+            float[] i1 = image[y];
             float[] u = lv.u[y];
             float[] v = lv.v[y];
-            float[] ix = lv.ix[y];
-            float[] iy = lv.iy[y];
+            float[] ix = gx[y];
+            float[] iy = gy[y];
             float[] px = t0[y];
             float[] py = t1[y];
             for (int x = 0; x < w; x++) {
@@ -409,9 +453,9 @@ public final class PyramidalFlow implements OpticalFlow {
                     float fy = sy - y0;
                     float sample;
                     if (cubic) {
-                        sample = bicubic(p, (y0 + PAD - 1) * pw + x0 + PAD - 1, pw, fx, fy);
+                        sample = bicubic(p, (y0 + pad - 1) * pw + x0 + pad - 1, pw, fx, fy);
                     } else {
-                        int q = (y0 + PAD) * pw + x0 + PAD;
+                        int q = (y0 + pad) * pw + x0 + pad;
                         float top = p[q] + fx * (p[q + 1] - p[q]);
                         float bottom = p[q + pw] + fx * (p[q + pw + 1] - p[q + pw]);
                         sample = top + fy * (bottom - top);
@@ -450,7 +494,7 @@ public final class PyramidalFlow implements OpticalFlow {
     }
 
     /** Normalised convolution of the flow with the confidence weights (see the class comment). */
-    private void smoothByConfidence(Level lv) {
+    private void smoothByConfidence(Level lv, WideGaussian smooth) {
         int h = lv.h;
         int w = lv.w;
         for (int y = 0; y < h; y++) {
@@ -464,8 +508,8 @@ public final class PyramidalFlow implements OpticalFlow {
                 wv[x] = wt[x] * v[x];
             }
         }
-        smoothing.apply(t0, t2, h, w);
-        smoothing.apply(t1, t3, h, w);
+        smooth.apply(t0, t2, h, w);
+        smooth.apply(t1, t3, h, w);
         for (int y = 0; y < h; y++) {
             float[] sum = lv.weightSum[y];
             float[] su = t2[y];
@@ -480,66 +524,34 @@ public final class PyramidalFlow implements OpticalFlow {
         }
     }
 
-    /**
-     * Bilinear upsampling of the coarser level's flow onto this level's grid, doubled. Fine pixel
-     * {@code 2c} sits on coarse pixel {@code c} and fine pixel {@code 2c+1} halfway to {@code c+1},
-     * so each coarse row is widened once and rows are blended with weights 1 or ½.
-     */
+    /** Upsamples the coarser level's flow onto the finer level's grid, doubled (px of the finer level). */
     private void upsampleFlow(Level coarse, Level fine) {
-        int ch = coarse.h;
-        int fw = fine.w;
+        upsamplePlane(coarse.u, coarse.h, coarse.w, fine.u, fine.h, fine.w);
+        upsamplePlane(coarse.v, coarse.h, coarse.w, fine.v, fine.h, fine.w);
         for (int y = 0; y < fine.h; y++) {
-            int y0 = Math.min(y >> 1, ch - 1);
-            int y1 = Math.min(y0 + 1, ch - 1);
-            boolean between = (y & 1) == 1 && y1 != y0;
-            widen(coarse.u[y0], coarse.w, rowA, fw);
-            widen(coarse.v[y0], coarse.w, rowB, fw);
-            float[] uf = fine.u[y];
-            float[] vf = fine.v[y];
-            if (between) {
-                widen(coarse.u[y1], coarse.w, rowC, fw);
-                widen(coarse.v[y1], coarse.w, rowD, fw);
-                float[] ua = rowA;
-                float[] va = rowB;
-                float[] ub = rowC;
-                float[] vb = rowD;
-                for (int x = 0; x < fw; x++) {
-                    uf[x] = ua[x] + ub[x];
-                    vf[x] = va[x] + vb[x];
-                }
-            } else {
-                float[] ua = rowA;
-                float[] va = rowB;
-                for (int x = 0; x < fw; x++) {
-                    uf[x] = 2f * ua[x];
-                    vf[x] = 2f * va[x];
-                }
+            float[] u = fine.u[y];
+            float[] v = fine.v[y];
+            for (int x = 0; x < fine.w; x++) {
+                u[x] *= 2f;
+                v[x] *= 2f;
             }
         }
     }
 
-    /** Linear interpolation of a coarse row onto a row twice as dense ({@code fineWidth} samples). */
-    private static void widen(float[] coarse, int coarseWidth, float[] out, int fineWidth) {
-        for (int c = 0; c < coarseWidth; c++) {
-            int x = 2 * c;
-            if (x < fineWidth) {
-                out[x] = coarse[c];
-            }
-            if (x + 1 < fineWidth) {
-                out[x + 1] = 0.5f * (coarse[c] + coarse[Math.min(c + 1, coarseWidth - 1)]);
-            }
-        }
+    /** Bilinear upsampling of a plane onto the grid twice as dense (see {@link WideGaussian}). */
+    private void upsamplePlane(float[][] coarse, int ch, int cw, float[][] fine, int fh, int fw) {
+        WideGaussian.upsample(coarse, ch, cw, fine, fh, fw, rowA, rowB);
     }
 
-    /** (Re)allocates the pyramid and scratch planes when the frame shape changes. */
+    /** (Re)allocates the levels, blurs and scratch planes when the frame shape changes. */
     private void prepare(int h, int w) {
         if (h == height && w == width && pyramid.length > 0) {
             return;
         }
-        int levels = 1;
+        int n = 1;
         int lh = h;
         int lw = w;
-        while (levels < settings.levels()) {
+        while (n < settings.levels()) {
             int nh = (lh + 1) / 2;
             int nw = (lw + 1) / 2;
             if (Math.min(nh, nw) < MIN_LEVEL_SIZE) {
@@ -547,32 +559,58 @@ public final class PyramidalFlow implements OpticalFlow {
             }
             lh = nh;
             lw = nw;
-            levels++;
+            n++;
         }
-        Level[] p = new Level[levels];
+        int f = Math.min(settings.finestLevel(), n - 1);
+        Level[] p = new Level[n];
+        window = new WideGaussian[n];
+        smoothing = new WideGaussian[n];
+        // Sigmas are full-resolution pixels at the finest computed level (a pixel there is 2^f of
+        // them) and the same number of level pixels above it, so coarse levels see wider context.
+        double scale = 1.0 / (1 << f);
         lh = h;
         lw = w;
-        for (int k = 0; k < levels; k++) {
-            p[k] = new Level(lh, lw);
+        for (int k = 0; k < n; k++) {
+            p[k] = new Level(lh, lw, k >= f);
+            if (k >= f) {
+                window[k] = new WideGaussian(settings.windowSigma() * scale);
+                smoothing[k] = settings.smoothingSigma() > 0 ? new WideGaussian(settings.smoothingSigma() * scale) : null;
+            }
             lh = (lh + 1) / 2;
             lw = (lw + 1) / 2;
         }
         pyramid = p;
+        levels = n;
+        finest = f;
         height = h;
         width = w;
-        t0 = RowPlanes.allocate(h, w);
-        t1 = RowPlanes.allocate(h, w);
-        t2 = RowPlanes.allocate(h, w);
-        t3 = RowPlanes.allocate(h, w);
+        int sh = p[f].h;
+        int sw = p[f].w;
+        t0 = RowPlanes.allocate(sh, sw);
+        t1 = RowPlanes.allocate(sh, sw);
+        t2 = RowPlanes.allocate(sh, sw);
+        t3 = RowPlanes.allocate(sh, sw);
         rowA = new float[w];
         rowB = new float[w];
-        rowC = new float[w];
-        rowD = new float[w];
     }
 
     /** Number of pyramid levels used for the last frame shape (after the size limit). */
     int levelsInUse() {
-        return pyramid.length;
+        return levels;
+    }
+
+    /** The level the flow was computed at last for the last frame shape (then only upsampled). */
+    int finestLevelInUse() {
+        return finest;
+    }
+
+    static void requireFrames(Image previous, Image next) {
+        requireFrame(previous, "previous");
+        requireFrame(next, "next");
+        if (previous.height() != next.height() || previous.width() != next.width()) {
+            throw new IllegalArgumentException("frames differ in shape: previous " + previous + ", next " + next
+                    + "; flow needs two frames of one stream at one size");
+        }
     }
 
     private static void requireFrame(Image frame, String name) {
@@ -589,18 +627,10 @@ public final class PyramidalFlow implements OpticalFlow {
         }
     }
 
-    /** Planes (one array per row) of one pyramid level. */
+    /** The flow estimate and solver planes (one array per row) of one pyramid level. */
     private static final class Level {
         final int h;
         final int w;
-        /** Previous and next frame. */
-        final float[][] i1;
-        final float[][] i2;
-        /** The next frame as one flat plane with a replicated border, for the warp. */
-        final float[] i2Padded;
-        /** Gradients of the previous frame. */
-        final float[][] ix;
-        final float[][] iy;
         /** Regularised inverse of the windowed structure tensor: [[ia, ib], [ib, ic]]. */
         final float[][] ia;
         final float[][] ib;
@@ -611,22 +641,22 @@ public final class PyramidalFlow implements OpticalFlow {
         /** Flow in this level's pixels. */
         final float[][] u;
         final float[][] v;
+        /** Upsampling scratch for levels the flow is not computed at. */
+        final float[][] scratch;
+        /** Whether the level had no gradient at all at the last estimate. */
+        boolean flat;
 
-        Level(int h, int w) {
+        Level(int h, int w, boolean computed) {
             this.h = h;
             this.w = w;
-            i1 = RowPlanes.allocate(h, w);
-            i2 = RowPlanes.allocate(h, w);
-            i2Padded = new float[(h + 2 * PAD) * (w + 2 * PAD)];
-            ix = RowPlanes.allocate(h, w);
-            iy = RowPlanes.allocate(h, w);
-            ia = RowPlanes.allocate(h, w);
-            ib = RowPlanes.allocate(h, w);
-            ic = RowPlanes.allocate(h, w);
-            weight = RowPlanes.allocate(h, w);
-            weightSum = RowPlanes.allocate(h, w);
+            ia = computed ? RowPlanes.allocate(h, w) : null;
+            ib = computed ? RowPlanes.allocate(h, w) : null;
+            ic = computed ? RowPlanes.allocate(h, w) : null;
+            weight = computed ? RowPlanes.allocate(h, w) : null;
+            weightSum = computed ? RowPlanes.allocate(h, w) : null;
             u = RowPlanes.allocate(h, w);
             v = RowPlanes.allocate(h, w);
+            scratch = computed ? null : RowPlanes.allocate(h, w);
         }
     }
 }

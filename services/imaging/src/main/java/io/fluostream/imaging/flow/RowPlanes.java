@@ -38,6 +38,12 @@ final class RowPlanes {
         return flat;
     }
 
+    static void copy(float[][] src, float[][] dst, int height, int width) {
+        for (int y = 0; y < height; y++) {
+            System.arraycopy(src[y], 0, dst[y], 0, width);
+        }
+    }
+
     static void fill(float[][] rows, int height, int width, float value) {
         for (int y = 0; y < height; y++) {
             Arrays.fill(rows[y], 0, width, value);

@@ -113,6 +113,21 @@ public final class SignalMask {
         return new SignalMask(height, width, in);
     }
 
+    /** Mean of a single-channel plane of the mask's shape over the mask's pixels; 0 for an empty mask. */
+    public double mean(Image plane) {
+        if (plane.channels() != 1 || plane.height() != height || plane.width() != width) {
+            throw new IllegalArgumentException("plane " + plane + " does not match mask " + height + "x" + width);
+        }
+        float[] values = plane.data();
+        double sum = 0;
+        for (int i = 0; i < values.length; i++) {
+            if (inside[i]) {
+                sum += values[i];
+            }
+        }
+        return count == 0 ? 0 : sum / count;
+    }
+
     public int height() {
         return height;
     }

@@ -39,8 +39,9 @@ import io.fluostream.imaging.fft.ComplexFft2d;
  * <p><b>Range.</b> Shifts are reported in (−size/2, size/2]; up to ±25 % of the field they are
  * accurate (tested), beyond that the shared part of the field shrinks fast.
  *
- * <p>The coarse pass packs the frame under both windows into one complex FFT, guessing d₀ from the
- * previous call: for slowly drifting streams a frame costs one forward and one inverse FFT.
+ * <p>The coarse pass packs the frame under both windows into one complex FFT, guessing d₀ (within
+ * {@value #WINDOW_LAG} px) from the previous call: for slowly drifting streams a frame costs one
+ * forward and one inverse FFT.
  *
  * <p>An instance owns scratch buffers (~9 doubles per pixel) and a cache for one frame shape,
  * and keeps the last reference it saw: it is <b>not thread-safe</b>; use one per thread (or per
@@ -94,14 +95,26 @@ public final class PhaseCorrelator {
 
     /** Relative contrast below which a frame counts as blank (constant up to rounding). */
     private static final double FEATURELESS = 1e-12;
+    /**
+     * How far, px, the coarse pass's integer shift may be from the prediction (the previous
+     * frame's estimate) for the predicted fine-pass windows to be used: the frame's window is the
+     * reference's translated by the prediction, so they lag the true shift only by the drift since
+     * the previous frame, which biases the peak by ~1 % of that lag (measured); a drifting stream
+     * then rarely pays for a second FFT.
+     */
+    static final int WINDOW_LAG = 1;
     /** Grid step of the first refinement stage: 1/4 px. */
     private static final int COARSE_UPSAMPLE = 4;
 
     private final int height;
     private final int width;
     private final int n;
+    /** Columns kx in [0, W/2] of a Hermitian spectrum: all that the spectral steps touch. */
+    private final int half;
     private final Settings settings;
-    private final ComplexFft2d fft;
+    private final Workers workers;
+    private final int parts;
+    private final ComplexFft2d[] fft; // one per part: an instance's scratch is not shared
     private final int exclusionRadius;
 
     private final double[] windowX;
@@ -121,6 +134,7 @@ public final class PhaseCorrelator {
     private final double[] ovRefY;
     private final double[] ovFrameX;
     private final double[] ovFrameY;
+    private final double[][] partial; // per part: partial sums / maxima of a parallel step
     private final UpsampledCorrelation upsampled;
 
     // Reference under the fine-pass window for the last d0 (the drift rarely jumps a pixel).
@@ -129,12 +143,23 @@ public final class PhaseCorrelator {
     private ReferenceSpectrum cachedFor;
     private int cachedDx0;
     private int cachedDy0;
+    // The last estimate against cachedFor: where the frame's fine-pass window goes next time.
+    private double predictedDx;
+    private double predictedDy;
 
     public PhaseCorrelator(int height, int width) {
         this(height, width, Settings.DEFAULT);
     }
 
     public PhaseCorrelator(int height, int width, Settings settings) {
+        this(height, width, settings, null);
+    }
+
+    /**
+     * @param workers team that splits every step's loops (rows, columns) between its threads, or
+     *                null to run on the calling thread only; the answers do not depend on it
+     */
+    public PhaseCorrelator(int height, int width, Settings settings, Workers workers) {
         if (height < 2 || width < 2) {
             throw new IllegalArgumentException("frames to register must be at least 2x2, got " + height + "x" + width);
         }
@@ -144,8 +169,14 @@ public final class PhaseCorrelator {
         this.height = height;
         this.width = width;
         this.n = height * width;
+        this.half = width / 2 + 1;
         this.settings = settings;
-        this.fft = new ComplexFft2d(height, width);
+        this.workers = workers;
+        this.parts = workers == null ? 1 : workers.count();
+        this.fft = new ComplexFft2d[parts];
+        for (int p = 0; p < parts; p++) {
+            fft[p] = new ComplexFft2d(height, width);
+        }
         // The peak is a Gaussian blob of σ = 1/(2π·bandwidth) px: look for a rival beyond 3σ.
         double peakSigma = 1 / (2 * Math.PI * settings.bandwidth());
         this.exclusionRadius = (int) Math.ceil(3 * peakSigma) + 1;
@@ -170,7 +201,8 @@ public final class PhaseCorrelator {
         ovRefY = new double[height];
         ovFrameX = new double[width];
         ovFrameY = new double[height];
-        upsampled = new UpsampledCorrelation(height, width, COARSE_UPSAMPLE, settings.upsampleFactor());
+        partial = new double[parts][3];
+        upsampled = new UpsampledCorrelation(height, width, COARSE_UPSAMPLE, settings.upsampleFactor(), workers);
     }
 
     public int height() {
@@ -201,7 +233,7 @@ public final class PhaseCorrelator {
         }
         boolean featureless = windowMeanFree(frame, windowX, windowY, zRe);
         java.util.Arrays.fill(zIm, 0.0);
-        fft.forward(zRe, zIm);
+        forwardFft(zRe, zIm);
         float[] re = new float[n];
         float[] im = new float[n];
         for (int i = 0; i < n; i++) {
@@ -236,26 +268,26 @@ public final class PhaseCorrelator {
         }
 
         // Coarse pass. Real part: frame under the full window. Imaginary part: the frame under the
-        // fine-pass window of the previous d0, so that if d0 is unchanged the fine pass needs no FFT.
+        // fine-pass window predicted from the previous frame, so that the fine pass needs no FFT of
+        // its own while the drift stays within a pixel of the prediction.
         boolean guess = cachedFor == reference;
         if (windowMeanFree(frame, windowX, windowY, zRe)) {
             return Shift.NONE;
         }
         if (guess) {
-            overlapWindows(cachedDx0, cachedDy0);
+            frameWindows(cachedDx0, cachedDy0, predictedDx, predictedDy);
             windowMeanFree(frame, ovFrameX, ovFrameY, zIm);
         } else {
             java.util.Arrays.fill(zIm, 0.0);
         }
-        fft.forward(zRe, zIm);
+        forwardFft(zRe, zIm);
         if (guess) {
             splitSpectra(zRe, zIm, sRe, sIm, gRe, gIm);
         } else {
-            System.arraycopy(zRe, 0, sRe, 0, n);
-            System.arraycopy(zIm, 0, sIm, 0, n);
+            copyHalf(zRe, zIm, sRe, sIm);
         }
         crossPower(sRe, sIm, reference.spectrumRe, reference.spectrumIm, null, null, settings.regularisation());
-        fft.inverseReal(sRe, sIm);
+        inverseRealFft(sRe, sIm);
 
         int peak = argMax(sRe);
         int iy = peak / width;
@@ -264,8 +296,10 @@ public final class PhaseCorrelator {
         int dy0 = iy > height / 2 ? iy - height : iy;
         int dx0 = ix > width / 2 ? ix - width : ix;
 
-        // Fine pass: windows matched to the overlap at d0.
-        if (!(guess && dx0 == cachedDx0 && dy0 == cachedDy0)) {
+        // Fine pass: the reference under a window over its part still in view at d0, the frame under
+        // that window translated by (an estimate of) the shift, so the two are translates of each
+        // other and the peak is not pulled towards the windows' offset.
+        if (!(guess && Math.abs(dx0 - predictedDx) <= WINDOW_LAG && Math.abs(dy0 - predictedDy) <= WINDOW_LAG)) {
             overlapWindows(dx0, dy0);
             float[] ref = reference.samples;
             for (int i = 0; i < n; i++) {
@@ -273,80 +307,136 @@ public final class PhaseCorrelator {
             }
             windowMeanFree(sRe, ovRefX, ovRefY, zRe);
             windowMeanFree(frame, ovFrameX, ovFrameY, zIm);
-            fft.forward(zRe, zIm);
+            forwardFft(zRe, zIm);
             splitSpectra(zRe, zIm, cacheRe, cacheIm, gRe, gIm);
             cachedFor = reference;
             cachedDx0 = dx0;
             cachedDy0 = dy0;
         }
-        System.arraycopy(gRe, 0, sRe, 0, n);
-        System.arraycopy(gIm, 0, sIm, 0, n);
+        copyHalf(gRe, gIm, sRe, sIm);
         crossPower(sRe, sIm, null, null, cacheRe, cacheIm, settings.fineRegularisation());
         double[] d = upsampled.locatePeak(sRe, sIm, dx0, dy0);
+        predictedDx = d[0];
+        predictedDy = d[1];
         return new Shift(d[0], d[1], confidence);
     }
 
+    /** Runs {@code body} for every part (on the team, or inline without one). */
+    private void parallel(java.util.function.IntConsumer body) {
+        if (workers == null) {
+            body.accept(0);
+        } else {
+            workers.run(body);
+        }
+    }
+
+    private int rowStart(int part, int grain) {
+        return Workers.start(part, parts, height, grain);
+    }
+
+    private int rowEnd(int part, int grain) {
+        return Workers.end(part, parts, height, grain);
+    }
+
+    private void forwardFft(double[] re, double[] im) {
+        parallel(p -> fft[p].forwardRows(re, im, rowStart(p, 1), rowEnd(p, 1)));
+        parallel(p -> fft[p].forwardColumns(re, im, Workers.start(p, parts, width, 8), Workers.end(p, parts, width, 8)));
+    }
+
+    private void inverseRealFft(double[] re, double[] im) {
+        parallel(p -> fft[p].inverseColumns(re, im, Workers.start(p, parts, half, 8), Workers.end(p, parts, half, 8)));
+        parallel(p -> fft[p].inverseRealRows(re, im, rowStart(p, 2), rowEnd(p, 2)));
+    }
+
+    /** Copies the columns kx ≤ W/2 of a spectrum. */
+    private void copyHalf(double[] re, double[] im, double[] toRe, double[] toIm) {
+        parallel(p -> {
+            for (int y = rowStart(p, 1); y < rowEnd(p, 1); y++) {
+                System.arraycopy(re, y * width, toRe, y * width, half);
+                System.arraycopy(im, y * width, toIm, y * width, half);
+            }
+        });
+    }
+
     /**
-     * In place: s ← g·X/(|X| + ε), X = s·conj(F), ε = α·mean|X|; with α = ∞ just s ← g·X. F is
-     * given as float (a prepared reference) or double (the fine-pass cache).
+     * In place over the columns kx ≤ W/2: s ← g·X/(|X| + ε), X = s·conj(F), ε = α·mean|X| (the
+     * mean over the whole Hermitian spectrum); with α = ∞ just s ← g·X. F is given as float (a
+     * prepared reference) or double (the fine-pass cache).
      */
     private void crossPower(double[] re, double[] im, float[] fRe, float[] fIm, double[] dRe, double[] dIm,
             double alpha) {
         boolean whiten = !Double.isInfinite(alpha);
-        double sumAbs = 0;
-        for (int i = 0; i < n; i++) {
-            double br = fRe != null ? fRe[i] : dRe[i];
-            double bi = fRe != null ? fIm[i] : dIm[i];
-            double xr = re[i] * br + im[i] * bi;
-            double xi = im[i] * br - re[i] * bi;
-            re[i] = xr;
-            im[i] = xi;
-            if (whiten) {
-                sumAbs += Math.sqrt(xr * xr + xi * xi);
+        parallel(p -> {
+            double sumAbs = 0;
+            for (int ky = rowStart(p, 1); ky < rowEnd(p, 1); ky++) {
+                int row = ky * width;
+                for (int kx = 0; kx < half; kx++) {
+                    int i = row + kx;
+                    double br = fRe != null ? fRe[i] : dRe[i];
+                    double bi = fRe != null ? fIm[i] : dIm[i];
+                    double xr = re[i] * br + im[i] * bi;
+                    double xi = im[i] * br - re[i] * bi;
+                    re[i] = xr;
+                    im[i] = xi;
+                    if (whiten) {
+                        // Columns 0 < kx < W/2 stand for their mirror images too.
+                        double a = Math.sqrt(xr * xr + xi * xi);
+                        sumAbs += kx == 0 || 2 * kx == width ? a : 2 * a;
+                    }
+                }
             }
+            partial[p][0] = sumAbs;
+        });
+        double sumAbs = 0;
+        for (int p = 0; p < parts; p++) {
+            sumAbs += partial[p][0];
         }
         // The floor keeps 0/0 out when ε = 0 and a frequency is exactly empty.
         double eps = whiten ? alpha * sumAbs / n + Double.MIN_NORMAL : 0;
-        for (int ky = 0; ky < height; ky++) {
-            double wy = weightY[ky];
-            int row = ky * width;
-            for (int kx = 0; kx < width; kx++) {
-                int i = row + kx;
-                double xr = re[i];
-                double xi = im[i];
-                double g = wy * weightX[kx];
-                if (whiten) {
-                    g /= Math.sqrt(xr * xr + xi * xi) + eps;
+        parallel(p -> {
+            for (int ky = rowStart(p, 1); ky < rowEnd(p, 1); ky++) {
+                double wy = weightY[ky];
+                int row = ky * width;
+                for (int kx = 0; kx < half; kx++) {
+                    int i = row + kx;
+                    double xr = re[i];
+                    double xi = im[i];
+                    double g = wy * weightX[kx];
+                    if (whiten) {
+                        g /= Math.sqrt(xr * xr + xi * xi) + eps;
+                    }
+                    re[i] = xr * g;
+                    im[i] = xi * g;
                 }
-                re[i] = xr * g;
-                im[i] = xi * g;
             }
-        }
+        });
         re[0] = 0; // DC carries no position; the means were removed anyway
         im[0] = 0;
     }
 
     /**
-     * Separates the spectra A, B of two real images packed as a + i·b:
+     * Separates, over the columns kx ≤ W/2, the spectra A, B of two real images packed as a + i·b:
      * A[k] = (Z[k] + conj Z[−k])/2, B[k] = (Z[k] − conj Z[−k])/2i.
      */
     private void splitSpectra(double[] zr, double[] zi, double[] aRe, double[] aIm, double[] bRe, double[] bIm) {
-        for (int ky = 0; ky < height; ky++) {
-            int my = ky == 0 ? 0 : height - ky;
-            for (int kx = 0; kx < width; kx++) {
-                int mx = kx == 0 ? 0 : width - kx;
-                int i = ky * width + kx;
-                int m = my * width + mx;
-                double pr = zr[i];
-                double pi = zi[i];
-                double qr = zr[m];
-                double qi = zi[m];
-                aRe[i] = 0.5 * (pr + qr);
-                aIm[i] = 0.5 * (pi - qi);
-                bRe[i] = 0.5 * (pi + qi);
-                bIm[i] = 0.5 * (qr - pr);
+        parallel(p -> {
+            for (int ky = rowStart(p, 1); ky < rowEnd(p, 1); ky++) {
+                int my = ky == 0 ? 0 : height - ky;
+                for (int kx = 0; kx < half; kx++) {
+                    int mx = kx == 0 ? 0 : width - kx;
+                    int i = ky * width + kx;
+                    int m = my * width + mx;
+                    double pr = zr[i];
+                    double pi = zi[i];
+                    double qr = zr[m];
+                    double qi = zi[m];
+                    aRe[i] = 0.5 * (pr + qr);
+                    aIm[i] = 0.5 * (pi - qi);
+                    bRe[i] = 0.5 * (pi + qi);
+                    bIm[i] = 0.5 * (qr - pr);
+                }
             }
-        }
+        });
     }
 
     /** 1 − (highest value at least {@code exclusionRadius} px from the peak) / peak, in [0, 1]. */
@@ -355,20 +445,27 @@ public final class PhaseCorrelator {
         if (!(first > 0)) {
             return 0;
         }
-        double second = Double.NEGATIVE_INFINITY;
-        for (int y = 0; y < height; y++) {
-            int dy = Math.abs(y - iy);
-            boolean nearRow = Math.min(dy, height - dy) < exclusionRadius;
-            int row = y * width;
-            for (int x = 0; x < width; x++) {
-                if (nearRow) {
-                    int dx = Math.abs(x - ix);
-                    if (Math.min(dx, width - dx) < exclusionRadius) {
-                        continue;
+        parallel(p -> {
+            double second = Double.NEGATIVE_INFINITY;
+            for (int y = rowStart(p, 1); y < rowEnd(p, 1); y++) {
+                int dy = Math.abs(y - iy);
+                boolean nearRow = Math.min(dy, height - dy) < exclusionRadius;
+                int row = y * width;
+                for (int x = 0; x < width; x++) {
+                    if (nearRow) {
+                        int dx = Math.abs(x - ix);
+                        if (Math.min(dx, width - dx) < exclusionRadius) {
+                            continue;
+                        }
                     }
+                    second = Math.max(second, surface[row + x]);
                 }
-                second = Math.max(second, surface[row + x]);
             }
+            partial[p][0] = second;
+        });
+        double second = Double.NEGATIVE_INFINITY;
+        for (int p = 0; p < parts; p++) {
+            second = Math.max(second, partial[p][0]);
         }
         if (second == Double.NEGATIVE_INFINITY) {
             return 1; // frame smaller than the exclusion zone: no rival exists
@@ -389,23 +486,40 @@ public final class PhaseCorrelator {
     }
 
     /**
+     * The frame's fine-pass window when the reference's is that of integer shift (dx0, dy0): the
+     * reference's window translated by the predicted sub-pixel shift (px, py).
+     */
+    private void frameWindows(int dx0, int dy0, double px, double py) {
+        double taper = settings.windowTaper();
+        tukey(taper, Math.max(0, -dx0), Math.min(width, width - dx0), px, ovFrameX);
+        tukey(taper, Math.max(0, -dy0), Math.min(height, height - dy0), py, ovFrameY);
+    }
+
+    /**
      * out = w·(in − m) with w = wy ⊗ wx and m the w-weighted mean, so {@code out} has no DC.
      *
      * @return true if the windowed image has no contrast (constant up to rounding)
      */
     private boolean windowMeanFree(double[] in, double[] wx, double[] wy, double[] out) {
+        parallel(p -> {
+            double sumWI = 0;
+            for (int y = rowStart(p, 1); y < rowEnd(p, 1); y++) {
+                double wyy = wy[y];
+                if (wyy == 0) {
+                    continue;
+                }
+                int row = y * width;
+                double s = 0;
+                for (int x = 0; x < width; x++) {
+                    s += wx[x] * in[row + x];
+                }
+                sumWI += wyy * s;
+            }
+            partial[p][0] = sumWI;
+        });
         double sumWI = 0;
-        for (int y = 0; y < height; y++) {
-            double wyy = wy[y];
-            if (wyy == 0) {
-                continue;
-            }
-            int row = y * width;
-            double s = 0;
-            for (int x = 0; x < width; x++) {
-                s += wx[x] * in[row + x];
-            }
-            sumWI += wyy * s;
+        for (int p = 0; p < parts; p++) {
+            sumWI += partial[p][0];
         }
         double sx = 0;
         for (double v : wx) {
@@ -417,19 +531,29 @@ public final class PhaseCorrelator {
         }
         double sumW = sx * sy;
         double mean = sumW > 0 ? sumWI / sumW : 0;
+        parallel(p -> {
+            double energy = 0;
+            double scale = 0;
+            for (int y = rowStart(p, 1); y < rowEnd(p, 1); y++) {
+                double wyy = wy[y];
+                int row = y * width;
+                for (int x = 0; x < width; x++) {
+                    double w = wyy * wx[x];
+                    double v = in[row + x];
+                    double o = w * (v - mean);
+                    out[row + x] = o;
+                    energy += o * o;
+                    scale += w * w * v * v;
+                }
+            }
+            partial[p][0] = energy;
+            partial[p][1] = scale;
+        });
         double energy = 0;
         double scale = 0;
-        for (int y = 0; y < height; y++) {
-            double wyy = wy[y];
-            int row = y * width;
-            for (int x = 0; x < width; x++) {
-                double w = wyy * wx[x];
-                double v = in[row + x];
-                double o = w * (v - mean);
-                out[row + x] = o;
-                energy += o * o;
-                scale += w * w * v * v;
-            }
+        for (int p = 0; p < parts; p++) {
+            energy += partial[p][0];
+            scale += partial[p][1];
         }
         return !(energy > FEATURELESS * scale);
     }
@@ -444,15 +568,20 @@ public final class PhaseCorrelator {
     /** Sums the channels into {@code out}, rejecting NaN and infinities. */
     private void sumChannels(Image image, double[] out, String what) {
         float[] d = image.data();
-        for (int i = 0; i < n; i++) {
-            out[i] = d[i];
-        }
-        for (int c = 1; c < image.channels(); c++) {
-            int off = c * n;
-            for (int i = 0; i < n; i++) {
-                out[i] += d[off + i];
+        int channels = image.channels();
+        parallel(p -> {
+            int i0 = rowStart(p, 1) * width;
+            int i1 = rowEnd(p, 1) * width;
+            for (int i = i0; i < i1; i++) {
+                out[i] = d[i];
             }
-        }
+            for (int c = 1; c < channels; c++) {
+                int off = c * n;
+                for (int i = i0; i < i1; i++) {
+                    out[i] += d[off + i];
+                }
+            }
+        });
         for (int i = 0; i < n; i++) {
             if (!Double.isFinite(out[i])) {
                 throw new IllegalArgumentException(what + " " + image + " has a non-finite sample (NaN or infinity)"
@@ -461,13 +590,28 @@ public final class PhaseCorrelator {
         }
     }
 
-    private static int argMax(double[] a) {
+    /** Index of the first largest sample (ties go to the lowest index, as a serial scan would). */
+    private int argMax(double[] a) {
+        parallel(p -> {
+            int i0 = rowStart(p, 1) * width;
+            int i1 = rowEnd(p, 1) * width;
+            int best = i0;
+            double max = i0 < i1 ? a[i0] : Double.NEGATIVE_INFINITY;
+            for (int i = i0 + 1; i < i1; i++) {
+                if (a[i] > max) {
+                    max = a[i];
+                    best = i;
+                }
+            }
+            partial[p][0] = max;
+            partial[p][1] = best;
+        });
         int best = 0;
-        double max = a[0];
-        for (int i = 1; i < a.length; i++) {
-            if (a[i] > max) {
-                max = a[i];
-                best = i;
+        double max = Double.NEGATIVE_INFINITY;
+        for (int p = 0; p < parts; p++) {
+            if (partial[p][0] > max) {
+                max = partial[p][0];
+                best = (int) partial[p][1];
             }
         }
         return best;
@@ -478,10 +622,15 @@ public final class PhaseCorrelator {
      * over {@code taper/2} of the length at each end, flat in between.
      */
     static void tukey(double taper, int lo, int hi, double[] out) {
+        tukey(taper, lo, hi, 0, out);
+    }
+
+    /** The same window translated by {@code shift} px (sampled at i + 0.5 − shift). */
+    static void tukey(double taper, int lo, int hi, double shift, double[] out) {
         double len = hi - lo;
         double edge = taper / 2 * len;
         for (int i = 0; i < out.length; i++) {
-            double u = i + 0.5 - lo; // distance from the window's start
+            double u = i + 0.5 - shift - lo; // distance from the window's start
             double w;
             if (u <= 0 || u >= len) {
                 w = 0;
@@ -494,7 +643,7 @@ public final class PhaseCorrelator {
     }
 
     /** exp(−f²/2σ²) at the FFT frequencies f = k/n (cycles/px), zero at Nyquist (no shift phase). */
-    private static double[] spectralWeight(int size, double sigma) {
+    static double[] spectralWeight(int size, double sigma) {
         double[] g = new double[size];
         for (int k = 0; k < size; k++) {
             int signed = k <= size / 2 ? k : k - size;

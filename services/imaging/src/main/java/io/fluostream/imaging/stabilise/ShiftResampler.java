@@ -9,8 +9,16 @@ import io.fluostream.imaging.Image;
  * <p>Why B-splines: the interpolating cubic B-spline (samples prefiltered into spline
  * coefficients, Unser 1999) passes through the samples like Catmull-Rom but blurs far less: at a
  * half-pixel shift it keeps 97 % of the amplitude at half the Nyquist frequency where Catmull-Rom
- * keeps 88 %. Because d is the same for every pixel, the four tap weights per axis are computed
- * once and the translation is two separable passes after the prefilter.
+ * keeps 88 %.
+ *
+ * <p><b>How.</b> Because d is the same for every pixel, the spline's value at p + d is a fixed
+ * linear combination of the samples around p. Along x it is applied as the spline's cardinal
+ * kernel η(t − j) (η = the prefilter's inverse √3·(√3 − 2)^|k| convolved with the cubic
+ * B-spline), which decays as 0.268^|k|: {@value #REACH} taps beyond the B-spline's four leave out
+ * weights summing to less than 10⁻⁵ (below the quantum of a 16-bit camera at full scale). Along y
+ * the classical way is cheaper: the prefilter's recursion down the columns, then four taps. Both
+ * passes are multiply-adds over whole rows held as separate arrays ({@code float[y][x]}), the
+ * form the JIT turns into SIMD code.
  *
  * <p><b>Boundaries.</b> The image is extended by mirroring about its edge pixels. Output pixels
  * whose source p + d lies outside the sensor area — more than half a pixel beyond the outermost
@@ -18,20 +26,37 @@ import io.fluostream.imaging.Image;
  * drift uncovered has no data. Downstream stages should treat those zeros as "not measured".
  *
  * <p>An instance owns scratch buffers (grown to the largest plane seen): it is <b>not
- * thread-safe</b>; use one per thread.
+ * thread-safe</b>; use one per thread. Given a {@link Workers} team, each pass is split into row
+ * ranges between its threads; the result does not depend on it.
  */
 public final class ShiftResampler {
 
-    /** Pole of the cubic B-spline prefilter, √3 − 2. */
-    private static final double POLE = Math.sqrt(3) - 2;
-    /** DC gain correction of the prefilter, (1 − z)(1 − 1/z) = 6. */
-    private static final double GAIN = (1 - POLE) * (1 - 1 / POLE);
-    /** Terms of the causal initial sum: |POLE|^k < 1e-15 beyond this. */
-    private static final int HORIZON = (int) Math.ceil(Math.log(1e-15) / Math.log(-POLE));
+    /** Taps of the cardinal kernel kept on each side beyond the B-spline's own support. */
+    static final int REACH = 7;
+    /** Taps per axis: offsets j in [−REACH − 1, REACH + 2] from floor(p + d). */
+    private static final int TAPS = 2 * REACH + 4;
 
-    private double[] coefficients = new double[0];
-    private double[] rowPass = new double[0];
-    private int[] sourceX = new int[0];
+    private final Workers workers; // null: single-threaded
+    private final int parts;
+    private float[][] rowPass = new float[0][0]; // the x pass, then its spline coefficients along y
+    private final float[][] padded; // per part: one mirrored input row
+    private final float[][] tap; // per part: that row moved by one tap
+    private final float[][] acc; // per part: a row being summed
+    private final float[] kernelX = new float[TAPS];
+    private final double[] wy = new double[4];
+
+    public ShiftResampler() {
+        this(null);
+    }
+
+    /** @param workers team that splits the passes between its threads, or null for the caller only */
+    public ShiftResampler(Workers workers) {
+        this.workers = workers;
+        this.parts = workers == null ? 1 : workers.count();
+        this.padded = new float[parts][0];
+        this.tap = new float[parts][0];
+        this.acc = new float[parts][0];
+    }
 
     /** A new image: {@code in} translated so that out(p) = in(p + (dx, dy)). */
     public Image resample(Image in, double dx, double dy) {
@@ -43,6 +68,20 @@ public final class ShiftResampler {
     /** Undoes {@code shift}: the frame resampled onto the reference's grid. */
     public Image correct(Image frame, Shift shift) {
         return resample(frame, shift.dx(), shift.dy());
+    }
+
+    /**
+     * The output pixels that {@link #resample} fills from data for a shift (dx, dy) on an h × w
+     * plane, {x0, x1, y0, y1} (ends exclusive): those whose source p + d lies within
+     * [−0.5, w − 0.5) × [−0.5, h − 0.5). Every other output pixel is 0.
+     */
+    public static int[] validRegion(int h, int w, double dx, double dy) {
+        return new int[] {
+            clamp((int) Math.ceil(-0.5 - dx), w),
+            clamp((int) Math.ceil(w - 0.5 - dx), w),
+            clamp((int) Math.ceil(-0.5 - dy), h),
+            clamp((int) Math.ceil(h - 0.5 - dy), h),
+        };
     }
 
     /**
@@ -65,177 +104,128 @@ public final class ShiftResampler {
         int h = in.height();
         int w = in.width();
         int n = h * w;
-        if (coefficients.length < n) {
-            coefficients = new double[n];
-            rowPass = new double[n];
+        rowPass = CubicBSpline.rows(rowPass, h, w);
+        for (int p = 0; p < parts; p++) {
+            if (acc[p].length < w + TAPS) {
+                padded[p] = new float[w + TAPS];
+                tap[p] = new float[w + TAPS];
+                acc[p] = new float[w + TAPS];
+            }
         }
-        if (sourceX.length < 4 * w) {
-            sourceX = new int[4 * w];
-        }
-        // Integer part and the fraction t in [0, 1) shared by every pixel; taps at floor − 1 … + 2.
         double fx = Math.floor(dx);
         double fy = Math.floor(dy);
-        double[] wx = weights(dx - fx);
-        double[] wy = weights(dy - fy);
-        // Output range whose source lies in [−0.5, size − 0.5): x + dx ≥ −0.5 and x + dx < w − 0.5.
-        int x0 = clamp((int) Math.ceil(-0.5 - dx), w);
-        int x1 = clamp((int) Math.ceil(w - 0.5 - dx), w); // exclusive
-        int y0 = clamp((int) Math.ceil(-0.5 - dy), h);
-        int y1 = clamp((int) Math.ceil(h - 0.5 - dy), h);
+        cardinalKernel(dx - fx, kernelX);
+        CubicBSpline.weights(dy - fy, wy, 0);
+        // The column recursion leaves out the prefilter's gain: put it in the y taps (a single
+        // row is its own spline: no recursion, no gain).
+        double gain = h > 1 ? CubicBSpline.GAIN : 1;
+        float wy0 = (float) (gain * wy[0]);
+        float wy1 = (float) (gain * wy[1]);
+        float wy2 = (float) (gain * wy[2]);
+        float wy3 = (float) (gain * wy[3]);
+        int[] valid = validRegion(h, w, dx, dy);
+        int x0 = valid[0];
+        int x1 = valid[1];
+        int y0 = valid[2];
+        int y1 = valid[3];
         long ix = (long) fx;
         long iy = (long) fy;
-        for (int x = x0; x < x1; x++) {
-            for (int k = 0; k < 4; k++) {
-                sourceX[4 * x + k] = mirror(x + ix - 1 + k, w);
-            }
-        }
-
+        int span = x1 - x0;
         float[] src = in.data();
         float[] dst = out.data();
-        for (int c = 0; c < in.channels(); c++) {
-            int off = c * n;
-            java.util.Arrays.fill(dst, off, off + n, 0f);
+        float[][] r = rowPass;
+        for (int ch = 0; ch < in.channels(); ch++) {
+            int off = ch * n;
             if (x0 >= x1 || y0 >= y1) {
+                java.util.Arrays.fill(dst, off, off + n, 0f);
                 continue;
             }
-            prefilter(src, off, h, w);
-            // Along x, for every row (the y pass below reads mirrored rows anywhere in the plane).
-            for (int y = 0; y < h; y++) {
-                int row = y * w;
-                for (int x = x0; x < x1; x++) {
-                    int s = 4 * x;
-                    rowPass[row + x] = wx[0] * coefficients[row + sourceX[s]]
-                            + wx[1] * coefficients[row + sourceX[s + 1]]
-                            + wx[2] * coefficients[row + sourceX[s + 2]]
-                            + wx[3] * coefficients[row + sourceX[s + 3]];
+            java.util.Arrays.fill(dst, off, off + y0 * w, 0f);
+            java.util.Arrays.fill(dst, off + y1 * w, off + n, 0f);
+            // Along x, every row (the y pass reads rows anywhere in the plane).
+            parallel(p -> {
+                float[] pad = padded[p];
+                float[] shifted = tap[p];
+                float[] sum = acc[p];
+                for (int y = Workers.start(p, parts, h, 1); y < Workers.end(p, parts, h, 1); y++) {
+                    int base = off + y * w;
+                    // pad[i] = in(x0 + ix − REACH − 1 + i), mirrored at the edges.
+                    long first = x0 + ix - REACH - 1;
+                    for (int i = 0; i < span + TAPS - 1; i++) {
+                        long k = first + i;
+                        pad[i] = src[base + (k >= 0 && k < w ? (int) k : CubicBSpline.mirror(k, w))];
+                    }
+                    java.util.Arrays.fill(sum, 0, span, 0f);
+                    for (int j = 0; j < TAPS; j++) {
+                        float kj = kernelX[j];
+                        System.arraycopy(pad, j, shifted, 0, span);
+                        for (int x = 0; x < span; x++) {
+                            sum[x] += kj * shifted[x];
+                        }
+                    }
+                    System.arraycopy(sum, 0, r[y], x0, span);
                 }
-            }
-            // Along y.
-            for (int y = y0; y < y1; y++) {
-                int r0 = mirror(y + iy - 1, h) * w;
-                int r1 = mirror(y + iy, h) * w;
-                int r2 = mirror(y + iy + 1, h) * w;
-                int r3 = mirror(y + iy + 2, h) * w;
-                int o = off + y * w;
-                for (int x = x0; x < x1; x++) {
-                    dst[o + x] = (float) (wy[0] * rowPass[r0 + x] + wy[1] * rowPass[r1 + x]
-                            + wy[2] * rowPass[r2 + x] + wy[3] * rowPass[r3 + x]);
+            });
+            // Along y, by column ranges: the spline recursion down the columns, then four taps.
+            parallel(p -> {
+                int xa = x0 + Workers.start(p, parts, span, 16);
+                int xb = x0 + Workers.end(p, parts, span, 16);
+                if (xa >= xb) {
+                    return;
                 }
-            }
-        }
-    }
-
-    /** Cubic B-spline values at distances t + 1, t, 1 − t, 2 − t: the taps at floor −1 … +2. */
-    private static double[] weights(double t) {
-        double s = 1 - t;
-        return new double[] {
-            s * s * s / 6,
-            2.0 / 3 - t * t + t * t * t / 2,
-            2.0 / 3 - s * s + s * s * s / 2,
-            t * t * t / 6,
-        };
-    }
-
-    /**
-     * Turns one plane of samples into cubic B-spline coefficients (into {@link #coefficients}):
-     * the recursive filter 6/((1 − z·q⁻¹)(1 − z·q)), z = √3 − 2, along x then y, with mirror
-     * boundaries. The gains (6 per axis) are applied in the copy; both recursions run row-wise
-     * so the y pass streams through memory.
-     */
-    private void prefilter(float[] src, int off, int h, int w) {
-        double[] c = coefficients;
-        // Both axes' gain in the copy; an axis of one sample is left alone (its filter is the identity).
-        double gain = (w > 1 ? GAIN : 1) * (h > 1 ? GAIN : 1);
-        for (int i = 0; i < h * w; i++) {
-            c[i] = gain * src[off + i];
-        }
-        for (int y = 0; y < h; y++) {
-            filterRow(c, y * w, w);
-        }
-        filterColumns(c, h, w);
-    }
-
-    private static void filterRow(double[] c, int off, int len) {
-        if (len == 1) {
-            return; // a single sample mirrored is constant: the filter is the identity
-        }
-        final double z = POLE;
-        c[off] = causalStart(c, off, 1, len);
-        for (int i = 1; i < len; i++) {
-            c[off + i] += z * c[off + i - 1];
-        }
-        c[off + len - 1] = z / (z * z - 1) * (c[off + len - 1] + z * c[off + len - 2]);
-        for (int i = len - 2; i >= 0; i--) {
-            c[off + i] = z * (c[off + i + 1] - c[off + i]);
-        }
-    }
-
-    /** The same recursion as {@link #filterRow} down every column at once, a row at a time. */
-    private static void filterColumns(double[] c, int h, int w) {
-        if (h == 1) {
-            return; // a single sample mirrored is constant: the filter is the identity
-        }
-        final double z = POLE;
-        for (int x = 0; x < w; x++) {
-            c[x] = causalStart(c, x, w, h);
-        }
-        for (int y = 1; y < h; y++) {
-            int row = y * w;
-            int prev = row - w;
-            for (int x = 0; x < w; x++) {
-                c[row + x] += z * c[prev + x];
-            }
-        }
-        int last = (h - 1) * w;
-        for (int x = 0; x < w; x++) {
-            c[last + x] = z / (z * z - 1) * (c[last + x] + z * c[last - w + x]);
-        }
-        for (int y = h - 2; y >= 0; y--) {
-            int row = y * w;
-            int next = row + w;
-            for (int x = 0; x < w; x++) {
-                c[row + x] = z * (c[next + x] - c[row + x]);
-            }
+                float[] row = acc[p];
+                CubicBSpline.filterColumns(r, h, xa, xb, row);
+                for (int y = y0; y < y1; y++) {
+                    float[] r0 = r[CubicBSpline.mirror(y + iy - 1, h)];
+                    float[] r1 = r[CubicBSpline.mirror(y + iy, h)];
+                    float[] r2 = r[CubicBSpline.mirror(y + iy + 1, h)];
+                    float[] r3 = r[CubicBSpline.mirror(y + iy + 2, h)];
+                    for (int x = xa; x < xb; x++) {
+                        row[x] = wy0 * r0[x] + wy1 * r1[x] + wy2 * r2[x] + wy3 * r3[x];
+                    }
+                    int o = off + y * w;
+                    System.arraycopy(row, xa, dst, o + xa, xb - xa);
+                    if (xa == x0) {
+                        java.util.Arrays.fill(dst, o, o + x0, 0f);
+                    }
+                    if (xb == x1) {
+                        java.util.Arrays.fill(dst, o + x1, o + w, 0f);
+                    }
+                }
+            });
         }
     }
 
     /**
-     * First causal coefficient Σ_k z^k·s[k] over the mirror-extended signal s (stride
-     * {@code step}): truncated where z^k is negligible, exact for short signals.
+     * Weights of the samples at offsets j = −REACH − 1 … REACH + 2 from floor(p) for the spline's
+     * value at fraction t ∈ [0, 1) past it: η(t − j), η(x) = Σ_m √3·z^|m|·β³(x − m), z = √3 − 2.
      */
-    private static double causalStart(double[] c, int off, int step, int len) {
-        final double z = POLE;
-        if (len > HORIZON) {
-            double sum = c[off];
-            double zk = z;
-            for (int k = 1; k < HORIZON; k++) {
-                sum += zk * c[off + k * step];
-                zk *= z;
+    static void cardinalKernel(double t, float[] out) {
+        final double z = CubicBSpline.POLE;
+        double[] beta = new double[4];
+        java.util.Arrays.fill(out, 0f);
+        double[] acc = new double[TAPS];
+        // β³(t − j − m) is non-zero only for j + m in {−1, 0, 1, 2}, with weights beta[j + m + 1].
+        CubicBSpline.weights(t, beta, 0);
+        for (int j = -REACH - 1; j <= REACH + 2; j++) {
+            double sum = 0;
+            for (int q = -1; q <= 2; q++) {
+                int m = q - j; // q = j + m
+                sum += Math.sqrt(3) * Math.pow(z, Math.abs(m)) * beta[q + 1];
             }
-            return sum;
+            acc[j + REACH + 1] = sum;
         }
-        // Exact for the mirror-periodic extension of period 2(len − 1).
-        double zk = z;
-        double z2n = Math.pow(z, len - 1);
-        double iz = 1 / z;
-        double sum = c[off] + z2n * c[off + (len - 1) * step];
-        z2n *= z2n * iz;
-        for (int k = 1; k < len - 1; k++) {
-            sum += (zk + z2n) * c[off + k * step];
-            zk *= z;
-            z2n *= iz;
+        for (int i = 0; i < TAPS; i++) {
+            out[i] = (float) acc[i];
         }
-        return sum / (1 - zk * zk);
     }
 
-    /** Index k reflected about the edge samples into [0, len) (whole-sample symmetry). */
-    private static int mirror(long k, int len) {
-        if (len == 1) {
-            return 0;
+    private void parallel(java.util.function.IntConsumer body) {
+        if (workers == null) {
+            body.accept(0);
+        } else {
+            workers.run(body);
         }
-        long period = 2L * (len - 1);
-        long r = Math.floorMod(k, period);
-        return (int) (r < len ? r : period - r);
     }
 
     private static int clamp(int v, int len) {

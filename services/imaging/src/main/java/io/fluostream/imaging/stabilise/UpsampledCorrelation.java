@@ -25,8 +25,12 @@ final class UpsampledCorrelation {
     private final double[] tIm;
     private final double[] grid;
     private final double[] peak = new double[2];
+    private final Workers workers; // null: single-threaded
+    private final int parts;
 
-    UpsampledCorrelation(int height, int width, int coarseUpsample, int fineUpsample) {
+    UpsampledCorrelation(int height, int width, int coarseUpsample, int fineUpsample, Workers workers) {
+        this.workers = workers;
+        this.parts = workers == null ? 1 : workers.count();
         this.height = height;
         this.width = width;
         this.columns = width / 2 + 1;
@@ -56,6 +60,15 @@ final class UpsampledCorrelation {
      * {@code re/im} (FFT order, H×W). Returns {dx, dy} in a reused array.
      */
     double[] locatePeak(double[] re, double[] im, int dx0, int dy0) {
+        return locatePeak(re, im, dx0, dy0, false);
+    }
+
+    /**
+     * As {@link #locatePeak(double[], double[], int, int)}; with {@code coarseOnly} the fine grid is
+     * skipped (the parabola works on the coarse grid: ~0.02 px instead of ~0.002 px, for a first
+     * look at half the cost).
+     */
+    double[] locatePeak(double[] re, double[] im, int dx0, int dy0, boolean coarseOnly) {
         peak[0] = dx0;
         peak[1] = dy0;
         if (fine == 1) {
@@ -64,7 +77,7 @@ final class UpsampledCorrelation {
         double step = 1.0 / coarse;
         int half = halfCount(coarse, 1);
         int u = refineOnce(re, im, half, step);
-        if (fine > coarse) {
+        if (fine > coarse && !coarseOnly) {
             step = 1.0 / fine;
             half = halfCount(fine, coarse);
             u = refineOnce(re, im, half, step);
@@ -126,9 +139,37 @@ final class UpsampledCorrelation {
                 cr = t;
             }
         }
-        // t[ky][l] = Σ_kx R[ky][kx]·ex[l][kx]; two partial sums per part break the add chains
-        // (the JIT keeps floating-point sums in order, so it would not split them itself).
-        for (int ky = 0; ky < height; ky++) {
+        // t[ky][l] = Σ_kx R[ky][kx]·ex[l][kx]: the bulk of the work, split by rows.
+        if (workers == null) {
+            project(re, im, u, 0, height);
+        } else {
+            workers.run(p -> project(re, im, u, Workers.start(p, parts, height, 1), Workers.end(p, parts, height, 1)));
+        }
+        // grid[j][l] = Re Σ_ky ey[j][ky]·t[ky][l] / N
+        double scale = 1.0 / ((double) height * width);
+        java.util.Arrays.fill(grid, 0, u * u, 0.0);
+        for (int j = 0; j < u; j++) {
+            int g = j * u;
+            for (int ky = 0; ky < height; ky++) {
+                double er = eyRe[j * height + ky];
+                double ei = eyIm[j * height + ky];
+                int t = ky * u;
+                for (int l = 0; l < u; l++) {
+                    grid[g + l] += er * tRe[t + l] - ei * tIm[t + l];
+                }
+            }
+            for (int l = 0; l < u; l++) {
+                grid[g + l] *= scale;
+            }
+        }
+    }
+
+    /**
+     * t[ky][l] = Σ_kx R[ky][kx]·ex[l][kx] for rows [ky0, ky1); two partial sums per part break
+     * the add chains (the JIT keeps floating-point sums in order, so it would not split them itself).
+     */
+    private void project(double[] re, double[] im, int u, int ky0, int ky1) {
+        for (int ky = ky0; ky < ky1; ky++) {
             int row = ky * width;
             for (int l = 0; l < u; l++) {
                 int e = l * columns;
@@ -161,23 +202,6 @@ final class UpsampledCorrelation {
                 }
                 tRe[ky * u + l] = sr0 + sr1;
                 tIm[ky * u + l] = si0 + si1;
-            }
-        }
-        // grid[j][l] = Re Σ_ky ey[j][ky]·t[ky][l] / N
-        double scale = 1.0 / ((double) height * width);
-        java.util.Arrays.fill(grid, 0, u * u, 0.0);
-        for (int j = 0; j < u; j++) {
-            int g = j * u;
-            for (int ky = 0; ky < height; ky++) {
-                double er = eyRe[j * height + ky];
-                double ei = eyIm[j * height + ky];
-                int t = ky * u;
-                for (int l = 0; l < u; l++) {
-                    grid[g + l] += er * tRe[t + l] - ei * tIm[t + l];
-                }
-            }
-            for (int l = 0; l < u; l++) {
-                grid[g + l] *= scale;
             }
         }
     }

@@ -161,12 +161,14 @@ class PhaseCorrelatorTest {
     }
 
     /**
-     * A correlator reused over a stream guesses d₀ from the previous frame and packs two
-     * transforms into one; whether the guess hits or misses, the answer must equal a fresh
-     * correlator's (to rounding).
+     * A correlator reused over a stream predicts the fine-pass windows from the previous frame and
+     * packs two transforms into one; whether the prediction is used or not, the coarse pass (and so
+     * the confidence) is a fresh correlator's to rounding, and the sub-pixel answer stays as
+     * accurate: measured ≤ 0.0062 px from the truth (a fresh correlator's: up to 0.0124 px, its
+     * windows at the whole-pixel shift); bound 0.01 px.
      */
     @Test
-    void reusingACorrelatorGivesTheSameAnswersAsFreshOnes() {
+    void reusingACorrelatorIsAsAccurateAsFreshOnes() {
         int h = 72;
         int w = 90;
         Scenes.Blob[] blobs = Scenes.blobs(5, h, w, 25, 0.02);
@@ -179,12 +181,40 @@ class PhaseCorrelatorTest {
             Shift again = reused.estimate(reference, frame);
             PhaseCorrelator fresh = new PhaseCorrelator(h, w);
             Shift first = fresh.estimate(fresh.prepare(referenceImage), frame);
-            assertEquals(first.dx(), again.dx(), 1e-9, "dx at " + Arrays.toString(d));
-            assertEquals(first.dy(), again.dy(), 1e-9, "dy at " + Arrays.toString(d));
+            assertEquals(d[0], again.dx(), 0.01, "dx at " + Arrays.toString(d));
+            assertEquals(d[1], again.dy(), 0.01, "dy at " + Arrays.toString(d));
             assertEquals(first.confidence(), again.confidence(), 1e-9, "confidence at " + Arrays.toString(d));
-            assertEquals(d[0], again.dx(), NOISE_FREE_TOLERANCE);
-            assertEquals(d[1], again.dy(), NOISE_FREE_TOLERANCE);
         }
+    }
+
+    /**
+     * A drift that crosses whole pixels a little at a time (0.2 px a frame): the reused correlator
+     * keeps the reference's fine-pass window and moves the frame's by the previous estimate, so
+     * the windows lag the true shift by 0.2 px instead of up to 0.5 px (a fresh correlator's,
+     * at the whole-pixel shift). Measured worst error 0.009 px reused, 0.015 px fresh; bound
+     * 0.012 px for the reused one.
+     */
+    @Test
+    void predictedFinePassWindowsFollowADrift() {
+        int h = 96;
+        int w = 96;
+        Scenes.Blob[] blobs = Scenes.blobs(6, h, w, 30, 0.02);
+        Image referenceImage = Scenes.render(blobs, h, w, 0, 0, 40, 3);
+        PhaseCorrelator reused = new PhaseCorrelator(h, w);
+        ReferenceSpectrum reference = reused.prepare(referenceImage);
+        double worst = 0;
+        double worstFresh = 0;
+        for (double d = 0.3; d < 3.5; d += 0.2) {
+            Image frame = Scenes.render(blobs, h, w, d, -0.8 * d, 40, 3);
+            Shift again = reused.estimate(reference, frame);
+            PhaseCorrelator fresh = new PhaseCorrelator(h, w);
+            Shift first = fresh.estimate(fresh.prepare(referenceImage), frame);
+            worst = Math.max(worst, Math.max(Math.abs(again.dx() - d), Math.abs(again.dy() + 0.8 * d)));
+            worstFresh = Math.max(worstFresh, Math.max(Math.abs(first.dx() - d), Math.abs(first.dy() + 0.8 * d)));
+        }
+        System.out.printf("drifting stream: worst error %.4f px with predicted windows, %.4f px fresh%n", worst,
+                worstFresh);
+        assertTrue(worst < 0.012, "worst error " + worst + " px");
     }
 
     @Test
