@@ -11,19 +11,33 @@ import io.fluostream.imaging.unmix.ReferenceSpectra;
 import io.fluostream.imaging.unmix.SpectraEstimator;
 import io.fluostream.imaging.unmix.SpectralUnmixer;
 import io.fluostream.imaging.unmix.UnmixingResidual;
+import io.fluostream.proto.AdoptSpectraRequest;
+import io.fluostream.proto.EstimateSpectraRequest;
+import io.fluostream.proto.Matrix;
+import io.fluostream.proto.ParameterValue;
+import io.fluostream.proto.SetSpectraRequest;
+import io.fluostream.proto.StageCommand;
+import io.fluostream.proto.StageReply;
+import io.fluostream.stage.CommandContext;
 import io.fluostream.stage.FrameInput;
+import io.fluostream.stage.InvalidCommandException;
+import io.fluostream.stage.InvalidParameterException;
 import io.fluostream.stage.Parameter;
 import io.fluostream.stage.ParameterValues;
 import io.fluostream.stage.StageKernel;
 import io.fluostream.stage.StageOutput;
 import io.fluostream.stage.StageParameters;
+import io.fluostream.stage.StageRuntime;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.inject.Instance;
+import jakarta.inject.Inject;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.logging.Logger;
 import org.eclipse.microprofile.config.ConfigProvider;
@@ -46,10 +60,14 @@ import org.eclipse.microprofile.config.ConfigProvider;
  * provenance note names the spectra by fingerprint ({@link ReferenceSpectra#fingerprint()}), as
  * does the figure {@code unmix.spectra_fingerprint} (the same 8 hex digits as a number).
  *
- * <p>Blind estimation: the stage keeps a small random sample of each stream's recent pixels;
- * {@link #estimateSpectra(String)} factorises it ({@link SpectraEstimator}) and says how far the
- * estimate is from the spectra in use; {@link #adopt} makes an estimate the configured spectra.
- * (The control plane's estimate/adopt calls are thin adapters over these two.)
+ * <p>Control calls ({@code control.proto}): {@code SetSpectra} puts spectra in force and
+ * {@code AdoptSpectra} a candidate of {@code EstimateSpectra}; both set the {@code spectra}
+ * parameter on every replica from the compacted control topic, carrying the matrix itself, so every
+ * replica (and a restarted one replaying the topic) unmixes with the same spectra from its next
+ * frame. {@code EstimateSpectra} is answered by the replica called: the stage keeps a small random
+ * sample of each stream's recent pixels ({@code sample_pixels} per frame) and factorises it
+ * ({@link SpectraEstimator}); the reply carries the candidate's spectra and a candidate id that
+ * names them by fingerprint.
  *
  * <p>A frame whose channel count has no spectra (e.g. single-channel data) passes through
  * unchanged, with a provenance note, so such streams still flow through the whole chain.
@@ -64,7 +82,23 @@ public class UnmixKernel implements StageKernel {
     /** Pixels kept per stream for estimation. */
     static final int SAMPLE_CAPACITY = 65_536;
 
+    /** Candidates of EstimateSpectra kept on this replica, for AdoptSpectra by id alone. */
+    static final int MAX_CANDIDATES = 16;
+
     private final LearnedModel learned;
+    /** The service's runtime (CDI); its parameters are where SetSpectra and AdoptSpectra put spectra. */
+    @Inject
+    Instance<StageRuntime> runtime;
+    private StageParameters parameters;
+    /** Fluorophore names of the last SetSpectra, valid while the spectra of that fingerprint are in force. */
+    private List<String> names = List.of();
+    private String namesFingerprint = "";
+    private final Map<String, ReferenceSpectra> candidates = new LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, ReferenceSpectra> eldest) {
+            return size() > MAX_CANDIDATES;
+        }
+    };
     private SpectralUnmixer unmixer;
     private String unmixerKey = "";
     private ReferenceSpectra spectraInUse;
@@ -167,12 +201,8 @@ public class UnmixKernel implements StageKernel {
                         poisson.gainAduPerElectron(), poisson.readNoiseElectrons());
             }
         }
-        List<String> names = new ArrayList<>();
-        for (int f = 0; f < r.abundances().channels(); f++) {
-            names.add("f" + f);
-        }
         return StageOutput.of(r.abundances())
-                .channelNames(names)
+                .channelNames(channelNames(spectra))
                 .plane("residual", r.residual())
                 .figure("relative_residual", r.relativeResidual())
                 .figure("mean_residual_adu", r.meanResidual())
@@ -244,82 +274,272 @@ public class UnmixKernel implements StageKernel {
         }
     }
 
+    /** Output channel names: those of the last SetSpectra while its spectra are in force, else f0, f1, ... */
+    private List<String> channelNames(ReferenceSpectra spectra) {
+        if (!names.isEmpty() && spectra.fingerprint().equals(namesFingerprint)) {
+            return names;
+        }
+        List<String> generic = new ArrayList<>();
+        for (int f = 0; f < spectra.fluorophores(); f++) {
+            generic.add("f" + f);
+        }
+        return generic;
+    }
+
     /**
-     * An estimate of spectra from one stream's sampled pixels, and how it compares with the
-     * spectra in use.
+     * An estimate of spectra from sampled pixels, and how it compares with the spectra in use.
      *
+     * @param candidateId          "{@code <stream>@<fingerprint>}": names the estimate on every replica
      * @param streamId             the stream it was made from ("*" for all streams pooled)
      * @param estimate             the estimate and its quality figures
-     * @param current              the spectra in use when it was made (null if none yet)
+     * @param current              the spectra in force when it was made (null if none)
      * @param worstAngleToCurrent  worst angle, degrees, between matched columns of the estimate and
-     *                             the spectra in use (NaN without them)
+     *                             the spectra in force (NaN without comparable ones)
      * @param pixels               pixels offered to the estimator
      */
-    public record SpectraProposal(String streamId, SpectraEstimator.Estimate estimate, ReferenceSpectra current,
-                                  double worstAngleToCurrent, int pixels) {
+    record SpectraProposal(String candidateId, String streamId, SpectraEstimator.Estimate estimate,
+                           ReferenceSpectra current, double worstAngleToCurrent, int pixels) {
+    }
+
+    // --- Control calls -----------------------------------------------------------------------------
+
+    @Override
+    public boolean serves(StageCommand.CallCase call) {
+        return call == StageCommand.CallCase.SET_SPECTRA || call == StageCommand.CallCase.ESTIMATE_SPECTRA
+                || call == StageCommand.CallCase.ADOPT_SPECTRA;
+    }
+
+    /** Refuses spectra no replica could use, saying what is wrong, before anything is published. */
+    @Override
+    public void check(StageCommand command) throws InvalidCommandException {
+        switch (command.getCallCase()) {
+            case SET_SPECTRA -> {
+                SetSpectraRequest r = command.getSetSpectra();
+                ReferenceSpectra spectra = spectraOf(r.getSpectra(), "SetSpectra");
+                if (r.getNamesCount() > 0 && r.getNamesCount() != spectra.fluorophores()) {
+                    throw new InvalidCommandException("SetSpectra has " + r.getNamesCount() + " names for "
+                            + spectra.fluorophores() + " fluorophores (rows): give one name per row, or none");
+                }
+            }
+            case ADOPT_SPECTRA -> adoptedSpectra(command.getAdoptSpectra());
+            default -> {
+            }
+        }
+    }
+
+    /** AdoptSpectra by candidate id alone gets the candidate's spectra: the other replicas never saw it. */
+    @Override
+    public StageCommand resolve(StageCommand command) throws InvalidCommandException {
+        if (command.getCallCase() != StageCommand.CallCase.ADOPT_SPECTRA || command.getAdoptSpectra().hasSpectra()) {
+            return command;
+        }
+        ReferenceSpectra spectra = adoptedSpectra(command.getAdoptSpectra());
+        return command.toBuilder().setAdoptSpectra(command.getAdoptSpectra().toBuilder()
+                .setSpectra(toMessage(spectra))).build();
+    }
+
+    @Override
+    public StageReply apply(StageCommand command, CommandContext context) throws InvalidCommandException {
+        return switch (command.getCallCase()) {
+            case SET_SPECTRA -> {
+                SetSpectraRequest r = command.getSetSpectra();
+                ReferenceSpectra spectra = spectraOf(r.getSpectra(), "SetSpectra");
+                putInForce(spectra);
+                names = List.copyOf(r.getNamesList());
+                namesFingerprint = spectra.fingerprint();
+                yield spectraReply(spectra, "spectra " + spectra.fingerprint() + " in force from the next frame"
+                        + (names.isEmpty() ? "" : " (" + String.join(", ", names) + ")"));
+            }
+            case ADOPT_SPECTRA -> {
+                // The published command carries the matrix (resolve), so every replica adopts the same.
+                ReferenceSpectra spectra = spectraOf(command.getAdoptSpectra().getSpectra(), "AdoptSpectra");
+                putInForce(spectra);
+                yield spectraReply(spectra, "candidate " + command.getAdoptSpectra().getCandidateId()
+                        + " adopted: spectra " + spectra.fingerprint() + " in force from the next frame");
+            }
+            case ESTIMATE_SPECTRA -> estimateReply(command.getEstimateSpectra());
+            default -> throw new UnsupportedOperationException("unmix does not serve " + command.getCallCase());
+        };
+    }
+
+    private StageReply estimateReply(EstimateSpectraRequest r) throws InvalidCommandException {
+        String stream = r.getStreamId().isEmpty() ? "*" : r.getStreamId();
+        int components = r.getComponents();
+        if (components == 0) {
+            double[][] rows = stageParameters().current().matrix("spectra");
+            if (rows == null) {
+                throw new InvalidCommandException("EstimateSpectra: no spectra in force to take the number of"
+                        + " fluorophores from; set components");
+            }
+            components = rows[0].length;
+        }
+        SpectraProposal p;
+        try {
+            p = estimate(stream, components, r.getFrames() == 0 ? Integer.MAX_VALUE : (int) Math.min(r.getFrames(), Integer.MAX_VALUE));
+        } catch (IllegalStateException | IllegalArgumentException e) {
+            throw new InvalidCommandException("EstimateSpectra: " + e.getMessage(), e);
+        }
+        synchronized (candidates) {
+            candidates.put(p.candidateId(), p.estimate().spectra());
+        }
+        SpectraEstimator.Estimate e = p.estimate();
+        StageReply.Builder b = spectraReply(e.spectra(), String.format(Locale.ROOT,
+                "candidate %s from %d pixels of %s (relative fit residual %.3g)%s; adopt it with AdoptSpectra",
+                p.candidateId(), p.pixels(), "*".equals(stream) ? "all streams" : "stream " + stream, e.relativeResidual(),
+                Double.isNaN(p.worstAngleToCurrent()) ? ""
+                        : String.format(Locale.ROOT, ", %.1f deg from the spectra in force", p.worstAngleToCurrent())))
+                .toBuilder()
+                .putValues("candidate_id", text(p.candidateId()))
+                .putValues("pixels", ParameterValue.newBuilder().setInteger(p.pixels()).build())
+                .putValues("relative_residual", ParameterValue.newBuilder().setNumber(e.relativeResidual()).build());
+        if (!Double.isNaN(p.worstAngleToCurrent())) {
+            b.putValues("worst_angle_to_current_deg", ParameterValue.newBuilder().setNumber(p.worstAngleToCurrent()).build());
+        }
+        return b.build();
+    }
+
+    /** Sets the spectra parameter, exactly as SetParameters would (so the latest of either wins, also on replay). */
+    private void putInForce(ReferenceSpectra spectra) throws InvalidCommandException {
+        try {
+            stageParameters().set(Map.of("spectra", spectra.toRows()));
+        } catch (InvalidParameterException e) {
+            throw new InvalidCommandException(e.getMessage(), e);
+        }
+    }
+
+    /** AdoptSpectra's spectra: those sent (checked against the candidate id), else this replica's candidate. */
+    private ReferenceSpectra adoptedSpectra(AdoptSpectraRequest r) throws InvalidCommandException {
+        String id = r.getCandidateId();
+        if (r.hasSpectra()) {
+            ReferenceSpectra sent = spectraOf(r.getSpectra(), "AdoptSpectra");
+            int at = id.lastIndexOf('@');
+            if (at >= 0 && !id.substring(at + 1).equals(sent.fingerprint())) {
+                throw new InvalidCommandException("AdoptSpectra: the spectra sent (fingerprint " + sent.fingerprint()
+                        + ") are not those of candidate " + id + "; send the spectra EstimateSpectra returned with it");
+            }
+            return sent;
+        }
+        if (id.isEmpty()) {
+            throw new InvalidCommandException("AdoptSpectra needs a candidate_id from EstimateSpectra (and, on another"
+                    + " replica than the one that made it, the spectra it returned)");
+        }
+        ReferenceSpectra known;
+        synchronized (candidates) {
+            known = candidates.get(id);
+        }
+        if (known == null) {
+            throw new InvalidCommandException("AdoptSpectra: candidate " + id + " is not known to this replica (" + "an"
+                    + " estimate lives on the replica that made it, for its last " + MAX_CANDIDATES + " estimates);"
+                    + " send the spectra EstimateSpectra returned with the candidate_id");
+        }
+        return known;
     }
 
     /**
-     * Estimates spectra from one stream's recent pixels, with as many fluorophores as the spectra
-     * in use have.
+     * Spectra of a control-call matrix: rows are fluorophores, columns detection channels (as in
+     * control.proto), so its transpose is the {@code C × F} mixing matrix.
+     */
+    static ReferenceSpectra spectraOf(Matrix m, String call) throws InvalidCommandException {
+        int f = m.getRows();
+        int c = m.getCols();
+        if (f == 0 || c == 0) {
+            throw new InvalidCommandException(call + " needs spectra: a matrix with one row per fluorophore and one"
+                    + " column per detection channel, got " + f + " x " + c);
+        }
+        if ((long) f * c != m.getValuesCount()) {
+            throw new InvalidCommandException(call + ": a " + f + " x " + c + " matrix needs " + (long) f * c
+                    + " values, got " + m.getValuesCount());
+        }
+        double[][] rows = new double[c][f];
+        for (int i = 0; i < f; i++) {
+            for (int j = 0; j < c; j++) {
+                rows[j][i] = m.getValues(i * c + j);
+            }
+        }
+        try {
+            return ReferenceSpectra.of(rows);
+        } catch (IllegalArgumentException e) {
+            throw new InvalidCommandException(call + ": " + e.getMessage()
+                    + " (the matrix is transposed here: rows = detection channels, columns = fluorophores)", e);
+        }
+    }
+
+    /** The control-call form of spectra: rows are fluorophores, columns detection channels. */
+    static Matrix toMessage(ReferenceSpectra spectra) {
+        Matrix.Builder b = Matrix.newBuilder().setRows(spectra.fluorophores()).setCols(spectra.channels());
+        for (int f = 0; f < spectra.fluorophores(); f++) {
+            for (int c = 0; c < spectra.channels(); c++) {
+                b.addValues(spectra.get(c, f));
+            }
+        }
+        return b.build();
+    }
+
+    private static StageReply spectraReply(ReferenceSpectra spectra, String message) {
+        return StageReply.newBuilder().setMessage(message).setSpectra(toMessage(spectra))
+                .putValues("fingerprint", text(spectra.fingerprint()))
+                .putValues("condition_number", ParameterValue.newBuilder().setNumber(spectra.conditionNumber()).build())
+                .build();
+    }
+
+    private static ParameterValue text(String s) {
+        return ParameterValue.newBuilder().setText(s).build();
+    }
+
+    private StageParameters stageParameters() {
+        if (parameters == null) {
+            if (runtime == null || !runtime.isResolvable()) {
+                throw new IllegalStateException("the unmix kernel is not bound to a stage runtime");
+            }
+            parameters = runtime.get().parameters();
+        }
+        return parameters;
+    }
+
+    /** For tests that build the runtime by hand: the parameters control calls change. */
+    void bind(StageParameters stageParameters) {
+        this.parameters = stageParameters;
+    }
+
+    /**
+     * Estimates {@code fluorophores} spectra from one stream's pixels sampled over its last
+     * {@code frames} frames ({@code "*"}: all streams with the spectra's channel count, pooled).
      *
-     * @throws IllegalStateException if no spectra are in use yet (say how many labels with
-     *     {@link #estimateSpectra(String, int)}) or the stream has no samples
+     * @throws IllegalStateException if nothing has been sampled for the stream
      * @throws IllegalArgumentException if the samples cannot support an estimate (the message says why)
      */
-    public SpectraProposal estimateSpectra(String streamId) {
-        ReferenceSpectra current = spectraInUse;
-        if (current == null) {
-            throw new IllegalStateException("no spectra in use yet, so the number of fluorophores is unknown;"
-                    + " call estimateSpectra(stream, fluorophores)");
-        }
-        return estimateSpectra(streamId, current.fluorophores());
-    }
-
-    /** {@link #estimateSpectra(String)} from all sampled streams together. */
-    public SpectraProposal estimateSpectra() {
-        return estimateSpectra("*");
-    }
-
-    /**
-     * Estimates {@code fluorophores} spectra from one stream's recent pixels ({@code "*"}: all
-     * streams with the spectra's channel count, pooled).
-     *
-     * @throws IllegalStateException if nothing has been sampled for the stream (name it, or let
-     *     frames through with {@code sample_pixels > 0})
-     * @throws IllegalArgumentException if the samples cannot support an estimate
-     */
-    public SpectraProposal estimateSpectra(String streamId, int fluorophores) {
-        float[][] pixels = pooledSamples(streamId);
+    SpectraProposal estimate(String streamId, int fluorophores, int frames) {
+        float[][] pixels = pooledSamples(streamId, frames);
         ReferenceSpectra current = spectraInUse;
         SpectraEstimator estimator = new SpectraEstimator(SpectraEstimator.Settings.of(fluorophores));
         SpectraEstimator.Estimate estimate = estimator.estimate(pixels);
         double angle = current != null && current.channels() == estimate.spectra().channels()
                 && current.fluorophores() == fluorophores
                 ? SpectraEstimator.worstAngleDegrees(current, estimate.spectra(), null) : Double.NaN;
-        return new SpectraProposal(streamId, estimate, current, angle, pixels.length == 0 ? 0 : pixels[0].length);
+        String id = streamId + "@" + estimate.spectra().fingerprint();
+        return new SpectraProposal(id, streamId, estimate, current, angle, pixels.length == 0 ? 0 : pixels[0].length);
     }
 
-    private float[][] pooledSamples(String streamId) {
+    private float[][] pooledSamples(String streamId, int frames) {
         List<float[][]> parts = new ArrayList<>();
         synchronized (samples) {
             if ("*".equals(streamId)) {
                 ReferenceSpectra current = spectraInUse;
                 for (PixelSamples s : samples.values()) {
                     if (s.size() > 0 && (current == null || s.channels() == current.channels())) {
-                        parts.add(s.snapshot());
+                        parts.add(s.newest(frames));
                     }
                 }
             } else {
                 PixelSamples s = samples.get(streamId);
                 if (s != null && s.size() > 0) {
-                    parts.add(s.snapshot());
+                    parts.add(s.newest(frames));
                 }
             }
         }
         if (parts.isEmpty()) {
             throw new IllegalStateException("no pixels sampled " + ("*".equals(streamId) ? "from any stream"
-                    : "from stream '" + streamId + "'") + "; let frames through with sample_pixels > 0 first");
+                    : "from stream '" + streamId + "' on this replica") + "; let frames through with sample_pixels > 0 first");
         }
         int nc = parts.get(0).length;
         int total = parts.stream().mapToInt(a -> a[0].length).sum();
@@ -332,18 +552,6 @@ public class UnmixKernel implements StageKernel {
             at += part[0].length;
         }
         return pooled;
-    }
-
-    /**
-     * Makes a proposal's spectra the configured spectra, validated like any SetParameters call;
-     * the next frame is unmixed with them. (With several replicas the control plane publishes the
-     * change on the compacted control topic instead, so that every replica applies it.)
-     *
-     * @return the parameters now in force
-     * @throws io.fluostream.stage.InvalidParameterException if the spectra are not acceptable
-     */
-    public ParameterValues adopt(SpectraProposal proposal, StageParameters parameters) {
-        return parameters.set(Map.of("spectra", proposal.estimate().spectra().toRows()));
     }
 
     /** The spectra of the last unmixed frame, or null before the first. */

@@ -68,6 +68,29 @@ public final class PixelSamples {
         return copy;
     }
 
+    /**
+     * The newest {@code frames} frames' sampled pixels, {@code [c][i]} (a copy; all of them if
+     * fewer were kept).
+     */
+    public synchronized float[][] newest(int frames) {
+        long wanted = Math.min((long) frames * perFrame, size);
+        int n = (int) wanted;
+        float[][] copy = new float[samples.length][n];
+        // The newest pixel sits just before `next` (mod capacity); take the n before it.
+        int start = Math.floorMod(next - n, capacity);
+        for (int c = 0; c < samples.length; c++) {
+            int first = Math.min(n, capacity - start);
+            System.arraycopy(samples[c], start, copy[c], 0, first);
+            System.arraycopy(samples[c], 0, copy[c], first, n - first);
+        }
+        return copy;
+    }
+
+    /** Pixels taken from each frame. */
+    public int perFrame() {
+        return perFrame;
+    }
+
     public synchronized int size() {
         return size;
     }
