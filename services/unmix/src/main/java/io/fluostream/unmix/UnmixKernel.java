@@ -147,7 +147,10 @@ public class UnmixKernel implements StageKernel {
                 Parameter.number("read_noise_electrons", -1, 1e3, -1, "e-",
                         "camera read noise for method=poisson; < 0 takes the denoise stage's fit from the frame (0 if absent)"),
                 Parameter.integer("sample_pixels", 0, 65_536, 1024,
-                        "random pixels per frame kept (per stream) for blind spectra estimation; 0 keeps none"));
+                        "random pixels per frame kept (per stream) for blind spectra estimation; 0 keeps none"),
+                Parameter.choice("estimate_background", List.of("none", "uniform"), "none",
+                        "EstimateSpectra: none, or uniform (a spatially uniform background such as diffuse"
+                                + " autofluorescence is estimated per channel and removed first; returned as 'background')"));
     }
 
     private static String checkSpectra(double[][] rows) {
@@ -375,7 +378,10 @@ public class UnmixKernel implements StageKernel {
         }
         SpectraProposal p;
         try {
-            p = estimate(stream, components, r.getFrames() == 0 ? Integer.MAX_VALUE : (int) Math.min(r.getFrames(), Integer.MAX_VALUE));
+            SpectraEstimator.Background background = "uniform".equals(stageParameters().current().text("estimate_background"))
+                    ? SpectraEstimator.Background.UNIFORM : SpectraEstimator.Background.NONE;
+            p = estimate(stream, components, background,
+                    r.getFrames() == 0 ? Integer.MAX_VALUE : (int) Math.min(r.getFrames(), Integer.MAX_VALUE));
         } catch (IllegalStateException | IllegalArgumentException e) {
             throw new InvalidCommandException("EstimateSpectra: " + e.getMessage(), e);
         }
@@ -392,6 +398,14 @@ public class UnmixKernel implements StageKernel {
                 .putValues("candidate_id", text(p.candidateId()))
                 .putValues("pixels", ParameterValue.newBuilder().setInteger(p.pixels()).build())
                 .putValues("relative_residual", ParameterValue.newBuilder().setNumber(e.relativeResidual()).build());
+        double[] bg = e.background();
+        if ("uniform".equals(stageParameters().current().text("estimate_background"))) {
+            Matrix.Builder m = Matrix.newBuilder().setRows(1).setCols(bg.length);
+            for (double v : bg) {
+                m.addValues(v);
+            }
+            b.putValues("background", ParameterValue.newBuilder().setMatrix(m).build());
+        }
         if (!Double.isNaN(p.worstAngleToCurrent())) {
             b.putValues("worst_angle_to_current_deg", ParameterValue.newBuilder().setNumber(p.worstAngleToCurrent()).build());
         }
@@ -502,16 +516,16 @@ public class UnmixKernel implements StageKernel {
     }
 
     /**
-     * Estimates {@code fluorophores} spectra from one stream's pixels sampled over its last
-     * {@code frames} frames ({@code "*"}: all streams with the spectra's channel count, pooled).
+     * Estimates {@code fluorophores} spectra (after removing a uniform background if asked) from
+     * one stream's pixels sampled over its last {@code frames} frames ({@code "*"}: all streams with the spectra's channel count, pooled).
      *
      * @throws IllegalStateException if nothing has been sampled for the stream
      * @throws IllegalArgumentException if the samples cannot support an estimate (the message says why)
      */
-    SpectraProposal estimate(String streamId, int fluorophores, int frames) {
+    SpectraProposal estimate(String streamId, int fluorophores, SpectraEstimator.Background background, int frames) {
         float[][] pixels = pooledSamples(streamId, frames);
         ReferenceSpectra current = spectraInUse;
-        SpectraEstimator estimator = new SpectraEstimator(SpectraEstimator.Settings.of(fluorophores));
+        SpectraEstimator estimator = new SpectraEstimator(SpectraEstimator.Settings.of(fluorophores).withBackground(background));
         SpectraEstimator.Estimate estimate = estimator.estimate(pixels);
         double angle = current != null && current.channels() == estimate.spectra().channels()
                 && current.fluorophores() == fluorophores

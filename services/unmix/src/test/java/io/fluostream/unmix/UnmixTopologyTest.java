@@ -374,6 +374,19 @@ class UnmixTopologyTest {
         double angle = estimate.getValuesOrThrow("worst_angle_to_current_deg").getNumber();
         assertTrue(angle < 25, candidate + " is " + angle + " deg from the truth");
         assertEquals(truthSpectra, ReferenceSpectra.of(runtime.parameters().current().matrix("spectra")), "not in force yet");
+        assertFalse(estimate.containsValues("background"), "no background asked for");
+
+        // With a background component: the sim's frames carry a uniform background on every channel.
+        runtime.parameters().set(Map.of("estimate_background", "uniform"));
+        StageReply withBackground = applier.applyToKernel(StageCommand.newBuilder().setEstimateSpectra(
+                EstimateSpectraRequest.newBuilder().setStreamId("rig-1")).build(), query, StageReply.newBuilder());
+        Matrix background = withBackground.getValuesOrThrow("background").getMatrix();
+        assertEquals(4, background.getCols());
+        for (double v : background.getValuesList()) {
+            assertTrue(v >= 0 && Double.isFinite(v), "background " + background.getValuesList());
+        }
+        assertTrue(background.getValuesList().stream().mapToDouble(Double::doubleValue).sum() > 0,
+                "the simulated background is found: " + background.getValuesList());
 
         try (Replica other = new Replica()) {
             StageCommand byId = StageCommand.newBuilder().setAdoptSpectra(AdoptSpectraRequest.newBuilder().setCandidateId(id)).build();
