@@ -21,9 +21,9 @@ class LearnedUnmixerTest {
             assertTrue(model.trainedFor(DEFAULT), "shipped for the simulator's default spectra: " + model.card());
             // Stream 5, seed 99: never seen in training (streams 0..frames-1, seeds 7000+).
             double[] r = RetrainUnmixModel.compare(model, DEFAULT, 3, 99);
-            // The shipped model (1500 steps on 2 loaded cores) measured 0.85 x NNLS at 2 photons and
-            // 0.82 x at 5 on held-out frames: short of the 0.8 target, which a longer run
-            // (RetrainUnmixModel default <dir> 3000) is meant to reach. Here: clearly better than NNLS.
+            // The shipped model (Settings.shipped(), 3000 steps) measured 0.83 x NNLS at 2 photons and
+            // 0.80 x at 5 on held-out frames, just short of the 0.8 target. Here: clearly
+            // better than NNLS.
             assertTrue(r[1] < 0.9 * r[0], "learned " + r[1] + " vs NNLS " + r[0]);
         }
     }
