@@ -187,6 +187,10 @@ public final class Stack implements AutoCloseable {
                 "-D" + ClaimCheck.DIR_PROPERTY + "=" + ClaimCheck.store().root(),
                 "-D" + ClaimCheck.THRESHOLD_PROPERTY + "=" + ClaimCheck.thresholdBytes()));
         extraConfig.forEach((k, v) -> cmd.add("-D" + k + "=" + v));
+        if (s == PipelineStage.UNMIX) {
+            // The unmixer's fast path runs on the incubating Vector API (scalar fallback without).
+            cmd.add("--add-modules=jdk.incubator.vector");
+        }
         cmd.add("-jar");
         cmd.add(home.stageApp(s).toString());
         return ManagedProcess.start(name, cmd, runDir.resolve("logs/" + name + ".log"), home.root(),

@@ -197,7 +197,7 @@ public class StageControlService extends StageControlGrpc.StageControlImplBase {
                 return control.query(command, principal());
             }
             stage.kernel().check(command);
-            ControlPlane.Applied applied = submit(call, command().setStageCommand(command));
+            ControlPlane.Applied applied = submit(call, command().setStageCommand(stage.kernel().resolve(command)));
             StageReply.Builder b = applied.reply() == null ? StageReply.newBuilder() : applied.reply().toBuilder();
             return b.setStage(stage.identity().stage()).setInstance(stage.identity().instance()).setReceipt(applied.receipt()).build();
         });

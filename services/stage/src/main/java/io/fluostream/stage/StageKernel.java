@@ -58,6 +58,16 @@ public interface StageKernel {
     }
 
     /**
+     * The command to publish for a {@link #check checked} call: the call itself, or the call
+     * completed with what only the called replica knows, so that it means the same on every replica
+     * (unmix: AdoptSpectra by candidate id gets the candidate's spectra, which exist on the replica
+     * that estimated them only).
+     */
+    default StageCommand resolve(StageCommand command) throws InvalidCommandException {
+        return command;
+    }
+
+    /**
      * Applies a call this stage {@link #serves}. Changing calls run on every replica, in control-topic
      * order, also when a restarted replica replays the topic ({@link CommandContext#replayed()});
      * read-only calls ({@link CommandContext#readOnly()}) run on the called replica only. Never

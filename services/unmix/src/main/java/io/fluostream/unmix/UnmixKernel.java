@@ -5,22 +5,69 @@ import io.fluostream.frames.Topic;
 import io.fluostream.imaging.Image;
 import io.fluostream.imaging.unmix.LeastSquaresUnmixer;
 import io.fluostream.imaging.unmix.NnlsUnmixer;
+import io.fluostream.imaging.unmix.PixelSamples;
+import io.fluostream.imaging.unmix.PoissonUnmixer;
 import io.fluostream.imaging.unmix.ReferenceSpectra;
+import io.fluostream.imaging.unmix.SpectraEstimator;
 import io.fluostream.imaging.unmix.SpectralUnmixer;
+import io.fluostream.imaging.unmix.UnmixingResidual;
+import io.fluostream.proto.AdoptSpectraRequest;
+import io.fluostream.proto.EstimateSpectraRequest;
+import io.fluostream.proto.Matrix;
+import io.fluostream.proto.ParameterValue;
+import io.fluostream.proto.SetSpectraRequest;
+import io.fluostream.proto.StageCommand;
+import io.fluostream.proto.StageReply;
+import io.fluostream.stage.CommandContext;
 import io.fluostream.stage.FrameInput;
+import io.fluostream.stage.InvalidCommandException;
+import io.fluostream.stage.InvalidParameterException;
 import io.fluostream.stage.Parameter;
+import io.fluostream.stage.ParameterValues;
 import io.fluostream.stage.StageKernel;
 import io.fluostream.stage.StageOutput;
+import io.fluostream.stage.StageParameters;
+import io.fluostream.stage.StageRuntime;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.inject.Instance;
+import jakarta.inject.Inject;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.logging.Logger;
+import org.eclipse.microprofile.config.ConfigProvider;
 
 /**
- * Unmix stage: detection channels → fluorophore abundances (frames.denoised → frames.unmixed), by
- * exact non-negative least squares per pixel against the reference spectra (or unconstrained least
- * squares, {@code method=ls}). Adds the per-pixel residual plane {@code unmix.residual} and the
- * frame's relative residual, a forward-model consistency check: it rises when the spectra no
- * longer fit the sample.
+ * Unmix stage: detection channels → fluorophore abundances (frames.denoised → frames.unmixed)
+ * against the reference spectra, by one of four methods ({@code method}):
+ * <ul>
+ *   <li>{@code nnls} (default): exact non-negative least squares per pixel;</li>
+ *   <li>{@code ls}: unconstrained least squares (the fast baseline; abundances may be negative);</li>
+ *   <li>{@code poisson}: non-negative Poisson maximum likelihood, for photon-limited streams (the
+ *       camera gain and read noise come from the denoise stage's fitted noise model on the frame,
+ *       or from parameters);</li>
+ *   <li>{@code learned}: a small CNN trained on forward-model mixtures for the configured spectra
+ *       ({@link LearnedModel}); for other spectra the frame is unmixed by NNLS and the provenance
+ *       note says why.</li>
+ * </ul>
+ * Adds the per-pixel residual plane {@code unmix.residual} and the frame's relative residual, a
+ * forward-model consistency check that rises when the spectra no longer fit the sample. The
+ * provenance note names the spectra by fingerprint ({@link ReferenceSpectra#fingerprint()}), as
+ * does the figure {@code unmix.spectra_fingerprint} (the same 8 hex digits as a number).
+ *
+ * <p>Control calls ({@code control.proto}): {@code SetSpectra} puts spectra in force and
+ * {@code AdoptSpectra} a candidate of {@code EstimateSpectra}; both set the {@code spectra}
+ * parameter on every replica from the compacted control topic, carrying the matrix itself, so every
+ * replica (and a restarted one replaying the topic) unmixes with the same spectra from its next
+ * frame. {@code EstimateSpectra} is answered by the replica called: the stage keeps a small random
+ * sample of each stream's recent pixels ({@code sample_pixels} per frame) and factorises it
+ * ({@link SpectraEstimator}); the reply carries the candidate's spectra and a candidate id that
+ * names them by fingerprint.
  *
  * <p>A frame whose channel count has no spectra (e.g. single-channel data) passes through
  * unchanged, with a provenance note, so such streams still flow through the whole chain.
@@ -28,8 +75,47 @@ import java.util.List;
 @ApplicationScoped
 public class UnmixKernel implements StageKernel {
 
+    private static final Logger LOG = Logger.getLogger(UnmixKernel.class.getName());
+
+    /** Streams whose pixels are sampled for estimation; the least recently seen beyond this are dropped. */
+    static final int MAX_SAMPLED_STREAMS = 64;
+    /** Pixels kept per stream for estimation. */
+    static final int SAMPLE_CAPACITY = 65_536;
+
+    /** Candidates of EstimateSpectra kept on this replica, for AdoptSpectra by id alone. */
+    static final int MAX_CANDIDATES = 16;
+
+    private final LearnedModel learned;
+    /** The service's runtime (CDI); its parameters are where SetSpectra and AdoptSpectra put spectra. */
+    @Inject
+    Instance<StageRuntime> runtime;
+    private StageParameters parameters;
+    /** Fluorophore names of the last SetSpectra, valid while the spectra of that fingerprint are in force. */
+    private List<String> names = List.of();
+    private String namesFingerprint = "";
+    private final Map<String, ReferenceSpectra> candidates = new LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, ReferenceSpectra> eldest) {
+            return size() > MAX_CANDIDATES;
+        }
+    };
     private SpectralUnmixer unmixer;
     private String unmixerKey = "";
+    private ReferenceSpectra spectraInUse;
+    private final Map<String, PixelSamples> samples = new LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, PixelSamples> eldest) {
+            return size() > MAX_SAMPLED_STREAMS;
+        }
+    };
+
+    public UnmixKernel() {
+        this(new LearnedModel());
+    }
+
+    UnmixKernel(LearnedModel learned) {
+        this.learned = learned;
+    }
 
     @Override
     public String stage() {
@@ -51,8 +137,20 @@ public class UnmixKernel implements StageKernel {
         return List.of(
                 Parameter.matrix("spectra", null, UnmixKernel::checkSpectra,
                         "reference spectra, C rows (channels) of F values (fluorophores): 'a,b,c;d,e,f;...'"),
-                Parameter.choice("method", List.of("nnls", "ls"), "nnls",
-                        "nnls: exact non-negative least squares; ls: unconstrained least squares"));
+                Parameter.choice("method", List.of("nnls", "ls", "poisson", "learned"), "nnls",
+                        "nnls: exact non-negative least squares; ls: unconstrained least squares; poisson: Poisson"
+                                + " maximum likelihood for photon-limited data; learned: CNN for low light"
+                                + " (trained for one set of spectra, NNLS for others)"),
+                Parameter.integer("threads", 1, 16, 2, "threads that unmix one frame (bands of rows)"),
+                Parameter.number("camera_gain_adu_per_electron", -1, 1e4, -1, "ADU/e-",
+                        "camera gain for method=poisson; <= 0 takes the denoise stage's fitted gain from the frame (1 if absent)"),
+                Parameter.number("read_noise_electrons", -1, 1e3, -1, "e-",
+                        "camera read noise for method=poisson; < 0 takes the denoise stage's fit from the frame (0 if absent)"),
+                Parameter.integer("sample_pixels", 0, 65_536, 1024,
+                        "random pixels per frame kept (per stream) for blind spectra estimation; 0 keeps none"),
+                Parameter.choice("estimate_background", List.of("none", "uniform"), "none",
+                        "EstimateSpectra: none, or uniform (a spatially uniform background such as diffuse"
+                                + " autofluorescence is estimated per channel and removed first; returned as 'background')"));
     }
 
     private static String checkSpectra(double[][] rows) {
@@ -72,35 +170,428 @@ public class UnmixKernel implements StageKernel {
 
     @Override
     public StageOutput process(FrameInput in) throws FrameRejected {
-        double[][] rows = in.parameters().matrix("spectra");
+        ParameterValues p = in.parameters();
+        double[][] rows = p.matrix("spectra");
         Image pixels = in.pixels();
         if (rows == null || rows.length != pixels.channels()) {
             String why = rows == null ? "no reference spectra configured"
                     : "no spectra for " + pixels.channels() + " channels (spectra have " + rows.length + ")";
             return StageOutput.of(pixels).keepInputPlanes().method("passthrough").note("passthrough: " + why);
         }
-        String method = in.parameters().text("method");
-        SpectralUnmixer.Result r = unmixer(rows, method).unmix(pixels);
-        List<String> names = new ArrayList<>();
-        for (int f = 0; f < r.abundances().channels(); f++) {
-            names.add("f" + f);
+        ReferenceSpectra spectra = spectra(rows);
+        int perFrame = p.integer("sample_pixels");
+        if (perFrame > 0) {
+            samplesOf(in.streamId(), perFrame).add(pixels);
+        }
+        String method = p.text("method");
+        String note = "spectra " + spectra.fingerprint();
+        SpectralUnmixer.Result r;
+        if ("learned".equals(method)) {
+            LearnedModel.Outcome outcome = learned.unmix(spectra, pixels);
+            if (outcome.abundances() != null) {
+                r = UnmixingResidual.of(spectra, pixels, outcome.abundances());
+                method = "learned:" + outcome.modelId();
+            } else {
+                r = unmixer(spectra, "nnls", p, in).unmix(pixels);
+                method = "nnls";
+                note += "; " + outcome.refusal();
+            }
+        } else {
+            r = unmixer(spectra, method, p, in).unmix(pixels);
+            if ("poisson".equals(method)) {
+                PoissonUnmixer poisson = (PoissonUnmixer) unmixer;
+                note += String.format(java.util.Locale.ROOT, "; gain %.4g ADU/e-, read noise %.3g e-",
+                        poisson.gainAduPerElectron(), poisson.readNoiseElectrons());
+            }
         }
         return StageOutput.of(r.abundances())
-                .channelNames(names)
+                .channelNames(channelNames(spectra))
                 .plane("residual", r.residual())
                 .figure("relative_residual", r.relativeResidual())
                 .figure("mean_residual_adu", r.meanResidual())
-                .method(method);
+                .figure("spectra_fingerprint", Long.parseLong(spectra.fingerprint(), 16))
+                .method(method)
+                .note(note);
     }
 
-    /** The unmixer for these spectra and method, rebuilt only when either changes. */
-    private SpectralUnmixer unmixer(double[][] rows, String method) {
-        String key = method + "|" + java.util.Arrays.deepToString(rows);
+    /** The spectra of these rows (validated when the parameter was set), remembered while unchanged. */
+    private ReferenceSpectra spectra(double[][] rows) {
+        ReferenceSpectra current = spectraInUse;
+        if (current == null || !java.util.Arrays.deepEquals(current.toRows(), rows)) {
+            current = ReferenceSpectra.of(rows);
+            spectraInUse = current;
+        }
+        return current;
+    }
+
+    /** The unmixer for these spectra, method and settings, rebuilt only when one of them changes. */
+    private SpectralUnmixer unmixer(ReferenceSpectra spectra, String method, ParameterValues p, FrameInput in) {
+        int threads = p.integer("threads");
+        double gain = 1;
+        double readNoise = 0;
+        if ("poisson".equals(method)) {
+            gain = cameraGain(p.number("camera_gain_adu_per_electron"), in);
+            readNoise = readNoise(p.number("read_noise_electrons"), in);
+        }
+        String key = method + "|" + threads + "|" + gain + "|" + readNoise + "|" + spectra.toText();
         if (unmixer == null || !unmixerKey.equals(key)) {
-            ReferenceSpectra spectra = ReferenceSpectra.of(rows);
-            unmixer = "ls".equals(method) ? new LeastSquaresUnmixer(spectra) : new NnlsUnmixer(spectra);
+            if (unmixer != null) {
+                unmixer.close();
+            }
+            unmixer = switch (method) {
+                case "ls" -> new LeastSquaresUnmixer(spectra, threads);
+                case "poisson" -> new PoissonUnmixer(spectra, gain, readNoise, threads);
+                default -> new NnlsUnmixer(spectra, threads);
+            };
             unmixerKey = key;
         }
         return unmixer;
+    }
+
+    /** The gain parameter where positive, else the denoise stage's fit on the frame, else 1. */
+    private static double cameraGain(double parameter, FrameInput in) {
+        if (parameter > 0) {
+            return parameter;
+        }
+        Double fitted = in.frame().getFiguresMap().get("denoise.gain_adu_per_electron");
+        return fitted != null && Double.isFinite(fitted) && fitted > 0 ? fitted : 1;
+    }
+
+    /** The read-noise parameter where non-negative, else the denoise stage's fit on the frame, else 0. */
+    private static double readNoise(double parameter, FrameInput in) {
+        if (parameter >= 0) {
+            return parameter;
+        }
+        Double fitted = in.frame().getFiguresMap().get("denoise.read_noise_electrons");
+        return fitted != null && Double.isFinite(fitted) && fitted >= 0 ? fitted : 0;
+    }
+
+    private PixelSamples samplesOf(String streamId, int perFrame) {
+        synchronized (samples) {
+            PixelSamples s = samples.get(streamId);
+            if (s == null) {
+                s = new PixelSamples(SAMPLE_CAPACITY, Math.min(perFrame, SAMPLE_CAPACITY), streamId.hashCode());
+                samples.put(streamId, s);
+            }
+            return s;
+        }
+    }
+
+    /** Output channel names: those of the last SetSpectra while its spectra are in force, else f0, f1, ... */
+    private List<String> channelNames(ReferenceSpectra spectra) {
+        if (!names.isEmpty() && spectra.fingerprint().equals(namesFingerprint)) {
+            return names;
+        }
+        List<String> generic = new ArrayList<>();
+        for (int f = 0; f < spectra.fluorophores(); f++) {
+            generic.add("f" + f);
+        }
+        return generic;
+    }
+
+    /**
+     * An estimate of spectra from sampled pixels, and how it compares with the spectra in use.
+     *
+     * @param candidateId          "{@code <stream>@<fingerprint>}": names the estimate on every replica
+     * @param streamId             the stream it was made from ("*" for all streams pooled)
+     * @param estimate             the estimate and its quality figures
+     * @param current              the spectra in force when it was made (null if none)
+     * @param worstAngleToCurrent  worst angle, degrees, between matched columns of the estimate and
+     *                             the spectra in force (NaN without comparable ones)
+     * @param pixels               pixels offered to the estimator
+     */
+    record SpectraProposal(String candidateId, String streamId, SpectraEstimator.Estimate estimate,
+                           ReferenceSpectra current, double worstAngleToCurrent, int pixels) {
+    }
+
+    // --- Control calls -----------------------------------------------------------------------------
+
+    @Override
+    public boolean serves(StageCommand.CallCase call) {
+        return call == StageCommand.CallCase.SET_SPECTRA || call == StageCommand.CallCase.ESTIMATE_SPECTRA
+                || call == StageCommand.CallCase.ADOPT_SPECTRA;
+    }
+
+    /** Refuses spectra no replica could use, saying what is wrong, before anything is published. */
+    @Override
+    public void check(StageCommand command) throws InvalidCommandException {
+        switch (command.getCallCase()) {
+            case SET_SPECTRA -> {
+                SetSpectraRequest r = command.getSetSpectra();
+                ReferenceSpectra spectra = spectraOf(r.getSpectra(), "SetSpectra");
+                if (r.getNamesCount() > 0 && r.getNamesCount() != spectra.fluorophores()) {
+                    throw new InvalidCommandException("SetSpectra has " + r.getNamesCount() + " names for "
+                            + spectra.fluorophores() + " fluorophores (rows): give one name per row, or none");
+                }
+            }
+            case ADOPT_SPECTRA -> adoptedSpectra(command.getAdoptSpectra());
+            default -> {
+            }
+        }
+    }
+
+    /** AdoptSpectra by candidate id alone gets the candidate's spectra: the other replicas never saw it. */
+    @Override
+    public StageCommand resolve(StageCommand command) throws InvalidCommandException {
+        if (command.getCallCase() != StageCommand.CallCase.ADOPT_SPECTRA || command.getAdoptSpectra().hasSpectra()) {
+            return command;
+        }
+        ReferenceSpectra spectra = adoptedSpectra(command.getAdoptSpectra());
+        return command.toBuilder().setAdoptSpectra(command.getAdoptSpectra().toBuilder()
+                .setSpectra(toMessage(spectra))).build();
+    }
+
+    @Override
+    public StageReply apply(StageCommand command, CommandContext context) throws InvalidCommandException {
+        return switch (command.getCallCase()) {
+            case SET_SPECTRA -> {
+                SetSpectraRequest r = command.getSetSpectra();
+                ReferenceSpectra spectra = spectraOf(r.getSpectra(), "SetSpectra");
+                putInForce(spectra);
+                names = List.copyOf(r.getNamesList());
+                namesFingerprint = spectra.fingerprint();
+                yield spectraReply(spectra, "spectra " + spectra.fingerprint() + " in force from the next frame"
+                        + (names.isEmpty() ? "" : " (" + String.join(", ", names) + ")"));
+            }
+            case ADOPT_SPECTRA -> {
+                // The published command carries the matrix (resolve), so every replica adopts the same.
+                ReferenceSpectra spectra = spectraOf(command.getAdoptSpectra().getSpectra(), "AdoptSpectra");
+                putInForce(spectra);
+                yield spectraReply(spectra, "candidate " + command.getAdoptSpectra().getCandidateId()
+                        + " adopted: spectra " + spectra.fingerprint() + " in force from the next frame");
+            }
+            case ESTIMATE_SPECTRA -> estimateReply(command.getEstimateSpectra());
+            default -> throw new UnsupportedOperationException("unmix does not serve " + command.getCallCase());
+        };
+    }
+
+    private StageReply estimateReply(EstimateSpectraRequest r) throws InvalidCommandException {
+        String stream = r.getStreamId().isEmpty() ? "*" : r.getStreamId();
+        int components = r.getComponents();
+        if (components == 0) {
+            double[][] rows = stageParameters().current().matrix("spectra");
+            if (rows == null) {
+                throw new InvalidCommandException("EstimateSpectra: no spectra in force to take the number of"
+                        + " fluorophores from; set components");
+            }
+            components = rows[0].length;
+        }
+        SpectraProposal p;
+        try {
+            SpectraEstimator.Background background = "uniform".equals(stageParameters().current().text("estimate_background"))
+                    ? SpectraEstimator.Background.UNIFORM : SpectraEstimator.Background.NONE;
+            p = estimate(stream, components, background,
+                    r.getFrames() == 0 ? Integer.MAX_VALUE : (int) Math.min(r.getFrames(), Integer.MAX_VALUE));
+        } catch (IllegalStateException | IllegalArgumentException e) {
+            throw new InvalidCommandException("EstimateSpectra: " + e.getMessage(), e);
+        }
+        synchronized (candidates) {
+            candidates.put(p.candidateId(), p.estimate().spectra());
+        }
+        SpectraEstimator.Estimate e = p.estimate();
+        StageReply.Builder b = spectraReply(e.spectra(), String.format(Locale.ROOT,
+                "candidate %s from %d pixels of %s (relative fit residual %.3g)%s; adopt it with AdoptSpectra",
+                p.candidateId(), p.pixels(), "*".equals(stream) ? "all streams" : "stream " + stream, e.relativeResidual(),
+                Double.isNaN(p.worstAngleToCurrent()) ? ""
+                        : String.format(Locale.ROOT, ", %.1f deg from the spectra in force", p.worstAngleToCurrent())))
+                .toBuilder()
+                .putValues("candidate_id", text(p.candidateId()))
+                .putValues("pixels", ParameterValue.newBuilder().setInteger(p.pixels()).build())
+                .putValues("relative_residual", ParameterValue.newBuilder().setNumber(e.relativeResidual()).build());
+        double[] bg = e.background();
+        if ("uniform".equals(stageParameters().current().text("estimate_background"))) {
+            Matrix.Builder m = Matrix.newBuilder().setRows(1).setCols(bg.length);
+            for (double v : bg) {
+                m.addValues(v);
+            }
+            b.putValues("background", ParameterValue.newBuilder().setMatrix(m).build());
+        }
+        if (!Double.isNaN(p.worstAngleToCurrent())) {
+            b.putValues("worst_angle_to_current_deg", ParameterValue.newBuilder().setNumber(p.worstAngleToCurrent()).build());
+        }
+        return b.build();
+    }
+
+    /** Sets the spectra parameter, exactly as SetParameters would (so the latest of either wins, also on replay). */
+    private void putInForce(ReferenceSpectra spectra) throws InvalidCommandException {
+        try {
+            stageParameters().set(Map.of("spectra", spectra.toRows()));
+        } catch (InvalidParameterException e) {
+            throw new InvalidCommandException(e.getMessage(), e);
+        }
+    }
+
+    /** AdoptSpectra's spectra: those sent (checked against the candidate id), else this replica's candidate. */
+    private ReferenceSpectra adoptedSpectra(AdoptSpectraRequest r) throws InvalidCommandException {
+        String id = r.getCandidateId();
+        if (r.hasSpectra()) {
+            ReferenceSpectra sent = spectraOf(r.getSpectra(), "AdoptSpectra");
+            int at = id.lastIndexOf('@');
+            if (at >= 0 && !id.substring(at + 1).equals(sent.fingerprint())) {
+                throw new InvalidCommandException("AdoptSpectra: the spectra sent (fingerprint " + sent.fingerprint()
+                        + ") are not those of candidate " + id + "; send the spectra EstimateSpectra returned with it");
+            }
+            return sent;
+        }
+        if (id.isEmpty()) {
+            throw new InvalidCommandException("AdoptSpectra needs a candidate_id from EstimateSpectra (and, on another"
+                    + " replica than the one that made it, the spectra it returned)");
+        }
+        ReferenceSpectra known;
+        synchronized (candidates) {
+            known = candidates.get(id);
+        }
+        if (known == null) {
+            throw new InvalidCommandException("AdoptSpectra: candidate " + id + " is not known to this replica (" + "an"
+                    + " estimate lives on the replica that made it, for its last " + MAX_CANDIDATES + " estimates);"
+                    + " send the spectra EstimateSpectra returned with the candidate_id");
+        }
+        return known;
+    }
+
+    /**
+     * Spectra of a control-call matrix: rows are fluorophores, columns detection channels (as in
+     * control.proto), so its transpose is the {@code C × F} mixing matrix.
+     */
+    static ReferenceSpectra spectraOf(Matrix m, String call) throws InvalidCommandException {
+        int f = m.getRows();
+        int c = m.getCols();
+        if (f == 0 || c == 0) {
+            throw new InvalidCommandException(call + " needs spectra: a matrix with one row per fluorophore and one"
+                    + " column per detection channel, got " + f + " x " + c);
+        }
+        if ((long) f * c != m.getValuesCount()) {
+            throw new InvalidCommandException(call + ": a " + f + " x " + c + " matrix needs " + (long) f * c
+                    + " values, got " + m.getValuesCount());
+        }
+        double[][] rows = new double[c][f];
+        for (int i = 0; i < f; i++) {
+            for (int j = 0; j < c; j++) {
+                rows[j][i] = m.getValues(i * c + j);
+            }
+        }
+        try {
+            return ReferenceSpectra.of(rows);
+        } catch (IllegalArgumentException e) {
+            throw new InvalidCommandException(call + ": " + e.getMessage()
+                    + " (the matrix is transposed here: rows = detection channels, columns = fluorophores)", e);
+        }
+    }
+
+    /** The control-call form of spectra: rows are fluorophores, columns detection channels. */
+    static Matrix toMessage(ReferenceSpectra spectra) {
+        Matrix.Builder b = Matrix.newBuilder().setRows(spectra.fluorophores()).setCols(spectra.channels());
+        for (int f = 0; f < spectra.fluorophores(); f++) {
+            for (int c = 0; c < spectra.channels(); c++) {
+                b.addValues(spectra.get(c, f));
+            }
+        }
+        return b.build();
+    }
+
+    private static StageReply spectraReply(ReferenceSpectra spectra, String message) {
+        return StageReply.newBuilder().setMessage(message).setSpectra(toMessage(spectra))
+                .putValues("fingerprint", text(spectra.fingerprint()))
+                .putValues("condition_number", ParameterValue.newBuilder().setNumber(spectra.conditionNumber()).build())
+                .build();
+    }
+
+    private static ParameterValue text(String s) {
+        return ParameterValue.newBuilder().setText(s).build();
+    }
+
+    private StageParameters stageParameters() {
+        if (parameters == null) {
+            if (runtime == null || !runtime.isResolvable()) {
+                throw new IllegalStateException("the unmix kernel is not bound to a stage runtime");
+            }
+            parameters = runtime.get().parameters();
+        }
+        return parameters;
+    }
+
+    /** For tests that build the runtime by hand: the parameters control calls change. */
+    void bind(StageParameters stageParameters) {
+        this.parameters = stageParameters;
+    }
+
+    /**
+     * Estimates {@code fluorophores} spectra (after removing a uniform background if asked) from
+     * one stream's pixels sampled over its last {@code frames} frames ({@code "*"}: all streams with the spectra's channel count, pooled).
+     *
+     * @throws IllegalStateException if nothing has been sampled for the stream
+     * @throws IllegalArgumentException if the samples cannot support an estimate (the message says why)
+     */
+    SpectraProposal estimate(String streamId, int fluorophores, SpectraEstimator.Background background, int frames) {
+        float[][] pixels = pooledSamples(streamId, frames);
+        ReferenceSpectra current = spectraInUse;
+        SpectraEstimator estimator = new SpectraEstimator(SpectraEstimator.Settings.of(fluorophores).withBackground(background));
+        SpectraEstimator.Estimate estimate = estimator.estimate(pixels);
+        double angle = current != null && current.channels() == estimate.spectra().channels()
+                && current.fluorophores() == fluorophores
+                ? SpectraEstimator.worstAngleDegrees(current, estimate.spectra(), null) : Double.NaN;
+        String id = streamId + "@" + estimate.spectra().fingerprint();
+        return new SpectraProposal(id, streamId, estimate, current, angle, pixels.length == 0 ? 0 : pixels[0].length);
+    }
+
+    private float[][] pooledSamples(String streamId, int frames) {
+        List<float[][]> parts = new ArrayList<>();
+        synchronized (samples) {
+            if ("*".equals(streamId)) {
+                ReferenceSpectra current = spectraInUse;
+                for (PixelSamples s : samples.values()) {
+                    if (s.size() > 0 && (current == null || s.channels() == current.channels())) {
+                        parts.add(s.newest(frames));
+                    }
+                }
+            } else {
+                PixelSamples s = samples.get(streamId);
+                if (s != null && s.size() > 0) {
+                    parts.add(s.newest(frames));
+                }
+            }
+        }
+        if (parts.isEmpty()) {
+            throw new IllegalStateException("no pixels sampled " + ("*".equals(streamId) ? "from any stream"
+                    : "from stream '" + streamId + "' on this replica") + "; let frames through with sample_pixels > 0 first");
+        }
+        int nc = parts.get(0).length;
+        int total = parts.stream().mapToInt(a -> a[0].length).sum();
+        float[][] pooled = new float[nc][total];
+        int at = 0;
+        for (float[][] part : parts) {
+            for (int c = 0; c < nc; c++) {
+                System.arraycopy(part[c], 0, pooled[c], at, part[c].length);
+            }
+            at += part[0].length;
+        }
+        return pooled;
+    }
+
+    /** The spectra of the last unmixed frame, or null before the first. */
+    public ReferenceSpectra spectraInUse() {
+        return spectraInUse;
+    }
+
+    /**
+     * At start: loads the learned model when the configured method needs it, so that the first
+     * frame does not wait for the engine (seconds).
+     */
+    void warmUp(@Observes StartupEvent event) {
+        String method = ConfigProvider.getConfig().getOptionalValue("fluostream.unmix.method", String.class).orElse("");
+        if ("learned".equalsIgnoreCase(method.trim())) {
+            String problem = learned.load();
+            if (problem != null) {
+                LOG.warning(problem);
+            }
+        }
+    }
+
+    @PreDestroy
+    void close() {
+        if (unmixer != null) {
+            unmixer.close();
+        }
+        learned.close();
     }
 }

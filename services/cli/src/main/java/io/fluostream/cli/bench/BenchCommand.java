@@ -9,6 +9,6 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Measure a stage's quality against ground truth and its speed; the last line is one JSON object.",
-        subcommands = {BenchPipeline.class, BenchStabilise.class, BenchFlow.class, BenchDenoise.class})
+        subcommands = {BenchPipeline.class, BenchDenoise.class, BenchUnmix.class, BenchStabilise.class, BenchFlow.class})
 public final class BenchCommand {
 }

@@ -14,7 +14,12 @@ public final class LeastSquaresUnmixer extends SpectralUnmixer {
 
     /** Splits each frame into {@code parallelism} bands of rows, one thread each. */
     public LeastSquaresUnmixer(ReferenceSpectra spectra, int parallelism) {
-        super(spectra, parallelism);
+        this(spectra, parallelism, true);
+    }
+
+    /** {@code allowVector = false} keeps to the scalar tile path (to compare the two). */
+    LeastSquaresUnmixer(ReferenceSpectra spectra, int parallelism, boolean allowVector) {
+        super(spectra, parallelism, false, allowVector);
     }
 
     @Override

@@ -83,6 +83,21 @@ public final class ReferenceSpectra {
     }
 
 
+    /**
+     * A short name for these exact values: the first 8 hex digits of the SHA-256 of
+     * {@link #toText()}. Recorded in provenance, so that every output frame says which spectra
+     * unmixed it, and in learned models, which are only valid for the spectra they were trained on.
+     */
+    public String fingerprint() {
+        try {
+            byte[] digest = java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(toText().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return java.util.HexFormat.of().formatHex(digest, 0, 4);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is part of every Java runtime", e);
+        }
+    }
+
     /** Number of detection channels {@code C} (rows). */
     public int channels() {
         return channels;

@@ -16,11 +16,13 @@ import java.util.function.LongSupplier;
  *   <li>{@code dark}: background only (read noise around zero) — nearly every pixel is slow;
  *   <li>{@code bright}: every fluorophore everywhere — no pixel is slow.
  * </ul>
- * A plain timing loop (not a test): run it by hand, on an otherwise idle machine.
+ * A plain timing loop (not a test): run it by hand, on an otherwise idle machine; without
+ * {@code --add-modules jdk.incubator.vector} it times the scalar path.
  *
  * <pre>
  * mvn -q -B -o -pl services/imaging test-compile
- * java -cp services/imaging/target/classes:services/imaging/target/test-classes \
+ * java --add-modules jdk.incubator.vector \
+ *     -cp services/imaging/target/classes:services/imaging/target/test-classes \
  *     io.fluostream.imaging.unmix.UnmixBenchmark [size] [parallelism] [cells,dark,bright]
  * </pre>
  */

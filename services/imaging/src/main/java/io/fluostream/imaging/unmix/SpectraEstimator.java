@@ -1,0 +1,660 @@
+package io.fluostream.imaging.unmix;
+
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.SplittableRandom;
+
+/**
+ * Blind estimation of reference spectra from the data alone: non-negative matrix factorisation
+ * {@code X ≈ W H} of sampled pixels (C × N, offset-free ADU) into F spectra {@code W} (C × F,
+ * columns summing to 1, like {@link io.fluostream.imaging.sim.SpectralMixing}) and abundances
+ * {@code H}, for samples whose labels have not been measured one by one.
+ *
+ * <p>Steps:
+ * <ol>
+ *   <li>Background. {@link Background#UNIFORM}: a spatially uniform background (diffuse
+ *       autofluorescence, out-of-focus haze) is the per-channel median of the dimmest tenth of the
+ *       pixels and is subtracted, so that pixels of one label become nearly pure: an extra
+ *       component whose abundance is the same everywhere. {@link Background#NONE}: none (what
+ *       works best on denoised frames, see {@link Settings#of}).</li>
+ *   <li>Selection. Pixels in the brighter half whose signal stands {@value #SIGNAL_TO_NOISE} noise
+ *       sigmas above the background (the noise measured on the dimmest pixels; at most the
+ *       brightest tenth is required): dim pixels' directions are mostly noise. Each counts with
+ *       its intensity.</li>
+ *   <li>Start. The configured spectra when given (a warm start), else successive projections
+ *       (SPA; Gillis &amp; Vavasis, 2014) on the means of {@value #CLUSTERS} k-means clusters of
+ *       pixel directions: picking extreme cluster means rather than extreme pixels keeps single
+ *       noisy pixels from being taken for pure ones.</li>
+ *   <li>Refinement. Hierarchical alternating least squares (HALS; Cichocki &amp; Phan, 2009): exact
+ *       non-negative updates of one row of {@code H} or one column of {@code W} at a time.</li>
+ * </ol>
+ * Spectra come out sorted by their mean channel (bluest first), so repeated estimates come in the
+ * same order.
+ *
+ * <p>Limits, measured on the forward model: on noise-free frames the spectra come back within
+ * about 1°; with noise, NMF widens the cone (noise pushes pixels outside it, and the factorisation
+ * stretches to cover them), and labels without pure pixels (always co-localised) cannot be told
+ * from their mixtures at all. The returned residual and condition number say how far to trust an
+ * estimate; compare it with the configured spectra before adopting it.
+ *
+ * <p>Stateless apart from its settings; thread-safe.
+ */
+public final class SpectraEstimator {
+
+    /** How the background is treated (see the class comment). */
+    public enum Background { NONE, UNIFORM }
+
+    /**
+     * @param fluorophores labels F to find (1..C)
+     * @param background   how the background is treated
+     * @param iterations   HALS sweeps (each updates all of H and W once)
+     */
+    public record Settings(int fluorophores, Background background, int iterations) {
+
+        public Settings {
+            if (fluorophores < 1) {
+                throw new IllegalArgumentException("need at least one fluorophore to estimate, got " + fluorophores);
+            }
+            if (background == null) {
+                throw new IllegalArgumentException("background treatment is required (NONE or UNIFORM)");
+            }
+            if (iterations < 1 || iterations > 10_000) {
+                throw new IllegalArgumentException("iterations must be 1..10000, got " + iterations);
+            }
+        }
+
+        /**
+         * F labels, no background model, 200 sweeps. On denoised forward-model frames this beats
+         * subtracting a uniform background (which does better only on nearly noise-free data):
+         * the denoiser's shrinkage distorts the weak channels that remain after subtraction.
+         */
+        public static Settings of(int fluorophores) {
+            return new Settings(fluorophores, Background.NONE, 200);
+        }
+
+        public Settings withBackground(Background b) {
+            return new Settings(fluorophores, b, iterations);
+        }
+    }
+
+    /**
+     * An estimate and how much to trust it.
+     *
+     * @param spectra          the estimated C × F spectra, columns summing to 1, bluest first
+     * @param background       per channel: the subtracted uniform background (ADU per pixel) for
+     *                         {@link Background#UNIFORM}, zeros for {@link Background#NONE}
+     * @param relativeResidual ||X − W H|| / ||X|| over the pixels used: near the noise level when F
+     *                         labels explain the data, larger when a label is missing
+     * @param pixelsUsed       pixels the factorisation used
+     * @param pixelsOffered    pixels offered
+     */
+    public record Estimate(ReferenceSpectra spectra, double[] background, double relativeResidual, int pixelsUsed,
+                           int pixelsOffered) {
+
+        public Estimate {
+            background = background.clone();
+        }
+
+        /** Condition number of the estimated spectra: how much unmixing with them amplifies noise. */
+        public double conditionNumber() {
+            return spectra.conditionNumber();
+        }
+
+        @Override
+        public double[] background() {
+            return background.clone();
+        }
+
+        @Override
+        public String toString() {
+            return String.format(Locale.ROOT, "Estimate[%s, relative residual %.4f, %d of %d pixels, condition %.1f]",
+                    spectra.toText(), relativeResidual, pixelsUsed, pixelsOffered, conditionNumber());
+        }
+    }
+
+    /** Fraction of the dimmest pixels that measure the background and the noise. */
+    static final double BACKGROUND_QUANTILE = 0.1;
+    /** Signal, in noise sigmas of a pixel's sum, that a pixel needs to be used. */
+    static final double SIGNAL_TO_NOISE = 20;
+    /** k-means clusters of pixel directions that the start picks from. */
+    static final int CLUSTERS = 16;
+    /** Most pixels factorised (a random share of those selected beyond this). */
+    static final int MAX_PIXELS = 20_000;
+    /** Smallest share of the total intensity a cluster needs to be a candidate spectrum. */
+    static final double MIN_CLUSTER_SHARE = 0.002;
+
+    private final Settings settings;
+
+    public SpectraEstimator(Settings settings) {
+        if (settings == null) {
+            throw new IllegalArgumentException("settings are required");
+        }
+        this.settings = settings;
+    }
+
+    public Settings settings() {
+        return settings;
+    }
+
+    /** {@link #estimate(float[][], ReferenceSpectra)} from a cold start. */
+    public Estimate estimate(float[][] pixels) {
+        return estimate(pixels, null);
+    }
+
+    /**
+     * Estimates spectra from {@code pixels}: {@code pixels[c][i]} is channel {@code c} of pixel
+     * {@code i} (offset-free ADU, e.g. denoised).
+     *
+     * @param start spectra to start from (C × F, e.g. the configured ones), or null for a cold start
+     * @throws IllegalArgumentException if the channels are ragged or too few for the requested
+     *     components, {@code start} has the wrong shape, the samples are not finite, too few pixels
+     *     have signal, or the factorisation comes out rank-deficient (the message says what to try)
+     */
+    public Estimate estimate(float[][] pixels, ReferenceSpectra start) {
+        int nc = pixels == null ? 0 : pixels.length;
+        int nf = settings.fluorophores();
+        int k = nf;
+        if (nc < k) {
+            throw new IllegalArgumentException("cannot find " + k + " spectra in " + nc
+                    + " channels: need at least as many channels as fluorophores");
+        }
+        if (start != null && (start.channels() != nc || start.fluorophores() != nf)) {
+            throw new IllegalArgumentException("start spectra are " + start.channels() + "x" + start.fluorophores()
+                    + " but the estimate is " + nc + "x" + nf + " (channels x fluorophores)");
+        }
+        int n = pixels[0].length;
+        for (int c = 1; c < nc; c++) {
+            if (pixels[c].length != n) {
+                throw new IllegalArgumentException("channel " + c + " has " + pixels[c].length + " samples, channel 0 has " + n);
+            }
+        }
+        for (float[] channel : pixels) {
+            for (float v : channel) {
+                if (!Float.isFinite(v)) {
+                    throw new IllegalArgumentException("pixel samples must be finite; found " + v);
+                }
+            }
+        }
+        int minimum = 20 * k;
+        if (n < 10 * minimum) {
+            throw new IllegalArgumentException("need at least " + 10 * minimum + " pixels to estimate " + k
+                    + " spectra, got " + n + "; let more frames through first");
+        }
+
+        // The dimmest pixels: the background spectrum (per-channel median) and the noise of a sum.
+        double[] sums = new double[n];
+        for (int c = 0; c < nc; c++) {
+            for (int i = 0; i < n; i++) {
+                sums[i] += pixels[c][i];
+            }
+        }
+        double[] sorted = sums.clone();
+        Arrays.sort(sorted);
+        double dimLimit = sorted[(int) (BACKGROUND_QUANTILE * (n - 1))];
+        int dimCount = 0;
+        for (int i = 0; i < n; i++) {
+            dimCount += sums[i] <= dimLimit ? 1 : 0;
+        }
+        double[] dimSpectrum = new double[nc];
+        float[] values = new float[dimCount];
+        for (int c = 0; c < nc; c++) {
+            int d = 0;
+            for (int i = 0; i < n; i++) {
+                if (sums[i] <= dimLimit) {
+                    values[d++] = pixels[c][i];
+                }
+            }
+            Arrays.sort(values);
+            dimSpectrum[c] = values[dimCount / 2];
+        }
+        double noise = noiseOfSums(sums, dimLimit, dimCount);
+        double[] offset = settings.background() == Background.UNIFORM ? dimSpectrum : new double[nc];
+        double offsetSum = Arrays.stream(offset).sum();
+
+        // Bright pixels well above the noise, background removed (not clipped at zero: that would
+        // bias the weak channels upwards).
+        // The dim pixels' spread overstates the noise where they carry signal too (a varying
+        // autofluorescence): the brightest tenth is used whatever it says.
+        double threshold = Math.max(sorted[(n - 1) / 2],
+                Math.min(offsetSum + SIGNAL_TO_NOISE * noise, sorted[(int) (0.9 * (n - 1))]));
+        int used = 0;
+        for (int i = 0; i < n; i++) {
+            used += sums[i] >= threshold && sums[i] > offsetSum ? 1 : 0;
+        }
+        if (used < minimum) {
+            throw new IllegalArgumentException("only " + used + " pixels have signal well above the background; need "
+                    + minimum + " to estimate " + k + " spectra: let brighter or more frames through");
+        }
+        // At most MAX_PIXELS of them, an even random share: more adds time, not accuracy.
+        double keep = Math.min(1, (double) MAX_PIXELS / used);
+        SplittableRandom pick = new SplittableRandom(used);
+        boolean[] chosen = new boolean[n];
+        used = 0;
+        for (int i = 0; i < n; i++) {
+            chosen[i] = sums[i] >= threshold && sums[i] > offsetSum && (keep == 1 || pick.nextDouble() < keep);
+            used += chosen[i] ? 1 : 0;
+        }
+        double[] x = new double[nc * used]; // column-major: pixel j at [j * nc + c]
+        int j = 0;
+        for (int i = 0; i < n; i++) {
+            if (chosen[i]) {
+                for (int c = 0; c < nc; c++) {
+                    x[j * nc + c] = pixels[c][i] - offset[c];
+                }
+                j++;
+            }
+        }
+
+        double[] w;
+        if (start != null) {
+            w = start.values();
+        } else {
+            w = clusteredProjections(x, nc, used, nf);
+        }
+        normaliseColumns(w, nc, nf);
+        double[] h = new double[k * used];
+        double residual = hals(x, nc, used, w, h, k, settings.iterations());
+
+        // Labels sorted bluest first.
+        Integer[] order = new Integer[nf];
+        double[] centre = new double[nf];
+        for (int f = 0; f < nf; f++) {
+            order[f] = f;
+            for (int c = 0; c < nc; c++) {
+                centre[f] += c * w[c * k + f];
+            }
+        }
+        Arrays.sort(order, (a, b) -> Double.compare(centre[a], centre[b]));
+        double[][] rows = new double[nc][nf];
+        for (int c = 0; c < nc; c++) {
+            for (int f = 0; f < nf; f++) {
+                rows[c][f] = w[c * k + order[f]];
+            }
+        }
+        double[] background = offset.clone();
+        ReferenceSpectra spectra;
+        try {
+            spectra = ReferenceSpectra.of(rows);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("the estimated spectra are not usable (" + e.getMessage()
+                    + "); the data may hold fewer than " + nf + " distinguishable labels", e);
+        }
+        return new Estimate(spectra, background, residual, used, n);
+    }
+
+    /** Robust sigma (1.4826 × median absolute deviation) of the sums of the dimmest pixels. */
+    private static double noiseOfSums(double[] sums, double dimLimit, int dimCount) {
+        double[] dim = new double[dimCount];
+        int d = 0;
+        for (double s : sums) {
+            if (s <= dimLimit) {
+                dim[d++] = s;
+            }
+        }
+        Arrays.sort(dim);
+        double median = dim[dimCount / 2];
+        for (int i = 0; i < dimCount; i++) {
+            dim[i] = Math.abs(dim[i] - median);
+        }
+        Arrays.sort(dim);
+        return 1.4826 * dim[dimCount / 2];
+    }
+
+    /**
+     * Starting spectra: k-means ({@value #CLUSTERS} clusters, k-means++ seeding, intensity
+     * weights) on the unit-sum directions of the pixels {@code x} (column-major C × n), then
+     * successive projections over the cluster means that carry at least
+     * {@value #MIN_CLUSTER_SHARE} of the intensity. Returns C × f, row-major.
+     */
+    static double[] clusteredProjections(double[] x, int nc, int n, int f) {
+        double[] dir = new double[nc * n];
+        double[] weight = new double[n];
+        for (int j = 0; j < n; j++) {
+            double t = 0;
+            for (int c = 0; c < nc; c++) {
+                t += x[j * nc + c];
+            }
+            weight[j] = t;
+            for (int c = 0; c < nc; c++) {
+                dir[j * nc + c] = t > 0 ? x[j * nc + c] / t : 1.0 / nc;
+            }
+        }
+        int kk = Math.max(f, Math.min(CLUSTERS, n / 10));
+        double[] centre = kMeans(dir, weight, nc, n, kk, new SplittableRandom(1));
+        double[] mass = new double[kk];
+        double total = 0;
+        for (int j = 0; j < n; j++) {
+            mass[nearestCentre(dir, j, centre, nc, kk)] += weight[j];
+            total += weight[j];
+        }
+        int good = 0;
+        double[] candidates = new double[kk * nc];
+        for (int q = 0; q < kk; q++) {
+            if (mass[q] >= MIN_CLUSTER_SHARE * total) {
+                System.arraycopy(centre, q * nc, candidates, good * nc, nc);
+                good++;
+            }
+        }
+        double[] w = new double[nc * f];
+        double[] residual = Arrays.copyOf(candidates, good * nc);
+        double[] direction = new double[nc];
+        for (int a = 0; a < f; a++) {
+            int best = 0;
+            double bestNorm = -1;
+            for (int q = 0; q < good; q++) {
+                double s = 0;
+                for (int c = 0; c < nc; c++) {
+                    s += residual[q * nc + c] * residual[q * nc + c];
+                }
+                if (s > bestNorm) {
+                    bestNorm = s;
+                    best = q;
+                }
+            }
+            for (int c = 0; c < nc; c++) {
+                w[c * f + a] = candidates[best * nc + c];
+            }
+            double norm = Math.sqrt(bestNorm);
+            if (!(norm > 0)) {
+                break;
+            }
+            for (int c = 0; c < nc; c++) {
+                direction[c] = residual[best * nc + c] / norm;
+            }
+            for (int q = 0; q < good; q++) {
+                double dot = 0;
+                for (int c = 0; c < nc; c++) {
+                    dot += residual[q * nc + c] * direction[c];
+                }
+                for (int c = 0; c < nc; c++) {
+                    residual[q * nc + c] -= dot * direction[c];
+                }
+            }
+        }
+        return w;
+    }
+
+    /** Weighted k-means (Lloyd, 20 rounds, k-means++ seeding); returns the centres, k × nc. */
+    private static double[] kMeans(double[] x, double[] weight, int nc, int n, int k, SplittableRandom rng) {
+        double[] centre = new double[k * nc];
+        double[] d2 = new double[n];
+        Arrays.fill(d2, Double.POSITIVE_INFINITY);
+        System.arraycopy(x, rng.nextInt(n) * nc, centre, 0, nc);
+        for (int q = 1; q < k; q++) {
+            double total = 0;
+            for (int j = 0; j < n; j++) {
+                d2[j] = Math.min(d2[j], distance2(x, j, centre, q - 1, nc));
+                total += d2[j] * weight[j];
+            }
+            double r = rng.nextDouble() * total;
+            int pick = n - 1;
+            for (int j = 0; j < n; j++) {
+                r -= d2[j] * weight[j];
+                if (r <= 0) {
+                    pick = j;
+                    break;
+                }
+            }
+            System.arraycopy(x, pick * nc, centre, q * nc, nc);
+        }
+        double[] mass = new double[k];
+        double[] sum = new double[k * nc];
+        for (int round = 0; round < 20; round++) {
+            Arrays.fill(mass, 0);
+            Arrays.fill(sum, 0);
+            for (int j = 0; j < n; j++) {
+                int q = nearestCentre(x, j, centre, nc, k);
+                mass[q] += weight[j];
+                for (int c = 0; c < nc; c++) {
+                    sum[q * nc + c] += weight[j] * x[j * nc + c];
+                }
+            }
+            for (int q = 0; q < k; q++) {
+                if (mass[q] > 0) {
+                    for (int c = 0; c < nc; c++) {
+                        centre[q * nc + c] = sum[q * nc + c] / mass[q];
+                    }
+                }
+            }
+        }
+        return centre;
+    }
+
+    private static int nearestCentre(double[] x, int j, double[] centre, int nc, int k) {
+        int best = 0;
+        double bestD = Double.POSITIVE_INFINITY;
+        for (int q = 0; q < k; q++) {
+            double d = distance2(x, j, centre, q, nc);
+            if (d < bestD) {
+                bestD = d;
+                best = q;
+            }
+        }
+        return best;
+    }
+
+    private static double distance2(double[] x, int j, double[] centre, int q, int nc) {
+        double s = 0;
+        for (int c = 0; c < nc; c++) {
+            double e = x[j * nc + c] - centre[q * nc + c];
+            s += e * e;
+        }
+        return s;
+    }
+
+    /**
+     * HALS for {@code X ≈ W H}: {@code x} C × n column-major, {@code w} C × k row-major (updated in
+     * place, columns kept at unit sum), {@code h} k × n row-major (overwritten). Returns
+     * ||X − W H|| / ||X||.
+     */
+    static double hals(double[] x, int nc, int n, double[] w, double[] h, int k, int iterations) {
+        double[] wtw = new double[k * k];
+        double[] wtx = new double[k * n];
+        double[] hht = new double[k * k];
+        double[] xht = new double[nc * k];
+        Arrays.fill(h, 0);
+        for (int sweep = 0; sweep < iterations + 1; sweep++) {
+            // H update: rows one at a time, h_f ← max(0, h_f + (Wᵀx − WᵀW h)_f / (WᵀW)_ff).
+            Arrays.fill(wtw, 0);
+            for (int a = 0; a < k; a++) {
+                for (int b = 0; b < k; b++) {
+                    double s = 0;
+                    for (int c = 0; c < nc; c++) {
+                        s += w[c * k + a] * w[c * k + b];
+                    }
+                    wtw[a * k + b] = s;
+                }
+            }
+            for (int j = 0; j < n; j++) {
+                for (int a = 0; a < k; a++) {
+                    double s = 0;
+                    for (int c = 0; c < nc; c++) {
+                        s += w[c * k + a] * x[j * nc + c];
+                    }
+                    wtx[a * n + j] = s;
+                }
+            }
+            int inner = sweep == 0 ? 20 : 1;
+            for (int rep = 0; rep < inner; rep++) {
+                for (int a = 0; a < k; a++) {
+                    double d = wtw[a * k + a];
+                    if (!(d > 0)) {
+                        continue;
+                    }
+                    for (int j = 0; j < n; j++) {
+                        double s = wtx[a * n + j];
+                        for (int b = 0; b < k; b++) {
+                            s -= wtw[a * k + b] * h[b * n + j];
+                        }
+                        h[a * n + j] = Math.max(0, h[a * n + j] + s / d);
+                    }
+                }
+            }
+            if (sweep == iterations) {
+                break;
+            }
+            // W update: columns one at a time, w_f ← max(0, w_f + (X hᵀ − W H Hᵀ)_f / (H Hᵀ)_ff).
+            Arrays.fill(hht, 0);
+            Arrays.fill(xht, 0);
+            for (int a = 0; a < k; a++) {
+                for (int b = a; b < k; b++) {
+                    double s = 0;
+                    for (int j = 0; j < n; j++) {
+                        s += h[a * n + j] * h[b * n + j];
+                    }
+                    hht[a * k + b] = s;
+                    hht[b * k + a] = s;
+                }
+                for (int j = 0; j < n; j++) {
+                    double hv = h[a * n + j];
+                    if (hv != 0) {
+                        for (int c = 0; c < nc; c++) {
+                            xht[c * k + a] += x[j * nc + c] * hv;
+                        }
+                    }
+                }
+            }
+            for (int a = 0; a < k; a++) {
+                double d = hht[a * k + a];
+                if (!(d > 0)) {
+                    continue;
+                }
+                double total = 0;
+                for (int c = 0; c < nc; c++) {
+                    double s = xht[c * k + a];
+                    for (int b = 0; b < k; b++) {
+                        s -= w[c * k + b] * hht[b * k + a];
+                    }
+                    double v = Math.max(0, w[c * k + a] + s / d);
+                    w[c * k + a] = v;
+                    total += v;
+                }
+                // Unit-sum columns; the scale moves into H (next H update absorbs it).
+                if (total > 0) {
+                    for (int c = 0; c < nc; c++) {
+                        w[c * k + a] /= total;
+                    }
+                    for (int j = 0; j < n; j++) {
+                        h[a * n + j] *= total;
+                    }
+                    // Keep HHᵀ consistent for the remaining columns of this sweep.
+                    for (int b = 0; b < k; b++) {
+                        hht[a * k + b] *= total;
+                        hht[b * k + a] *= total;
+                    }
+                    for (int c = 0; c < nc; c++) {
+                        xht[c * k + a] *= total;
+                    }
+                }
+            }
+        }
+        double err = 0;
+        double norm = 0;
+        for (int j = 0; j < n; j++) {
+            for (int c = 0; c < nc; c++) {
+                double s = x[j * nc + c];
+                norm += s * s;
+                for (int a = 0; a < k; a++) {
+                    s -= w[c * k + a] * h[a * n + j];
+                }
+                err += s * s;
+            }
+        }
+        return norm > 0 ? Math.sqrt(err / norm) : 0;
+    }
+
+    private static void normaliseColumns(double[] w, int nc, int k) {
+        for (int a = 0; a < k; a++) {
+            double total = 0;
+            for (int c = 0; c < nc; c++) {
+                total += w[c * k + a];
+            }
+            if (total > 0) {
+                for (int c = 0; c < nc; c++) {
+                    w[c * k + a] /= total;
+                }
+            }
+        }
+    }
+
+    /** Angle in degrees between two spectra (vectors of one length). */
+    public static double angleDegrees(double[] a, double[] b) {
+        double dot = 0;
+        double na = 0;
+        double nb = 0;
+        for (int i = 0; i < a.length; i++) {
+            dot += a[i] * b[i];
+            na += a[i] * a[i];
+            nb += b[i] * b[i];
+        }
+        double cos = dot / Math.sqrt(na * nb);
+        return Math.toDegrees(Math.acos(Math.max(-1, Math.min(1, cos))));
+    }
+
+    /**
+     * The worst angle between matched columns of two spectra of the same shape, minimised over
+     * all pairings (every permutation: F is small). {@code matching[f]} receives the column of
+     * {@code estimate} paired with column {@code f} of {@code truth}.
+     */
+    public static double worstAngleDegrees(ReferenceSpectra truth, ReferenceSpectra estimate, int[] matching) {
+        int nf = truth.fluorophores();
+        if (estimate.fluorophores() != nf || estimate.channels() != truth.channels()) {
+            throw new IllegalArgumentException("cannot compare " + truth + " with " + estimate + ": shapes differ");
+        }
+        double[][] angle = new double[nf][nf];
+        for (int f = 0; f < nf; f++) {
+            for (int g = 0; g < nf; g++) {
+                angle[f][g] = angleDegrees(column(truth, f), column(estimate, g));
+            }
+        }
+        int[] perm = new int[nf];
+        for (int i = 0; i < nf; i++) {
+            perm[i] = i;
+        }
+        double best = Double.POSITIVE_INFINITY;
+        do {
+            double worst = 0;
+            for (int f = 0; f < nf; f++) {
+                worst = Math.max(worst, angle[f][perm[f]]);
+            }
+            if (worst < best) {
+                best = worst;
+                if (matching != null) {
+                    System.arraycopy(perm, 0, matching, 0, nf);
+                }
+            }
+        } while (nextPermutation(perm));
+        return best;
+    }
+
+    static double[] column(ReferenceSpectra s, int f) {
+        double[] v = new double[s.channels()];
+        for (int c = 0; c < v.length; c++) {
+            v[c] = s.get(c, f);
+        }
+        return v;
+    }
+
+    private static boolean nextPermutation(int[] p) {
+        int i = p.length - 2;
+        while (i >= 0 && p[i] >= p[i + 1]) {
+            i--;
+        }
+        if (i < 0) {
+            return false;
+        }
+        int j = p.length - 1;
+        while (p[j] <= p[i]) {
+            j--;
+        }
+        int t = p[i];
+        p[i] = p[j];
+        p[j] = t;
+        for (int a = i + 1, b = p.length - 1; a < b; a++, b--) {
+            t = p[a];
+            p[a] = p[b];
+            p[b] = t;
+        }
+        return true;
+    }
+}
