@@ -11,6 +11,8 @@ import io.fluostream.imaging.unmix.ReferenceSpectra;
 import io.fluostream.imaging.unmix.SpectraEstimator;
 import io.fluostream.imaging.unmix.SpectralUnmixer;
 import io.fluostream.imaging.unmix.UnmixingResidual;
+import io.fluostream.learning.device.DeviceChoice;
+import io.fluostream.learning.device.DeviceUnmixer;
 import io.fluostream.proto.AdoptSpectraRequest;
 import io.fluostream.proto.EstimateSpectraRequest;
 import io.fluostream.proto.Matrix;
@@ -101,6 +103,10 @@ public class UnmixKernel implements StageKernel {
     };
     private SpectralUnmixer unmixer;
     private String unmixerKey = "";
+    private final DeviceChoice device;
+    /** The device path's unmixer (nnls, ls on gpu or djl-cpu); rebuilt when spectra or method change. */
+    private DeviceUnmixer deviceUnmixer;
+    private String deviceUnmixerKey = "";
     private ReferenceSpectra spectraInUse;
     private final Map<String, PixelSamples> samples = new LinkedHashMap<>(16, 0.75f, true) {
         @Override
@@ -110,11 +116,31 @@ public class UnmixKernel implements StageKernel {
     };
 
     public UnmixKernel() {
-        this(new LearnedModel());
+        this(new LearnedModel(), DeviceChoice.cpu());
+    }
+
+    /**
+     * The service's kernel on {@code device} (fluostream.device): on gpu or djl-cpu the nnls and ls
+     * methods run on the device path ({@link DeviceUnmixer}: least squares as one batched matrix
+     * product, then the exact non-negativity fix); poisson and learned run as on the CPU path.
+     */
+    @Inject
+    public UnmixKernel(DeviceChoice device) {
+        this(new LearnedModel(), device);
     }
 
     UnmixKernel(LearnedModel learned) {
+        this(learned, DeviceChoice.cpu());
+    }
+
+    UnmixKernel(LearnedModel learned, DeviceChoice device) {
         this.learned = learned;
+        this.device = device;
+    }
+
+    @Override
+    public String device() {
+        return device.label();
     }
 
     @Override
@@ -192,12 +218,12 @@ public class UnmixKernel implements StageKernel {
                 r = UnmixingResidual.of(spectra, pixels, outcome.abundances());
                 method = "learned:" + outcome.modelId();
             } else {
-                r = unmixer(spectra, "nnls", p, in).unmix(pixels);
+                r = solve(spectra, "nnls", p, in, pixels);
                 method = "nnls";
                 note += "; " + outcome.refusal();
             }
         } else {
-            r = unmixer(spectra, method, p, in).unmix(pixels);
+            r = solve(spectra, method, p, in, pixels);
             if ("poisson".equals(method)) {
                 PoissonUnmixer poisson = (PoissonUnmixer) unmixer;
                 note += String.format(java.util.Locale.ROOT, "; gain %.4g ADU/e-, read noise %.3g e-",
@@ -222,6 +248,22 @@ public class UnmixKernel implements StageKernel {
             spectraInUse = current;
         }
         return current;
+    }
+
+    /** Unmixes with a classical method: on the device path for nnls and ls when the stage runs on one. */
+    private SpectralUnmixer.Result solve(ReferenceSpectra spectra, String method, ParameterValues p, FrameInput in, Image pixels) {
+        if (device.onDevice() && ("nnls".equals(method) || "ls".equals(method))) {
+            String key = method + "|" + spectra.toText();
+            if (deviceUnmixer == null || !deviceUnmixerKey.equals(key)) {
+                if (deviceUnmixer != null) {
+                    deviceUnmixer.close();
+                }
+                deviceUnmixer = new DeviceUnmixer(spectra, "nnls".equals(method), device.device());
+                deviceUnmixerKey = key;
+            }
+            return deviceUnmixer.unmix(pixels);
+        }
+        return unmixer(spectra, method, p, in).unmix(pixels);
     }
 
     /** The unmixer for these spectra, method and settings, rebuilt only when one of them changes. */
@@ -591,6 +633,9 @@ public class UnmixKernel implements StageKernel {
     void close() {
         if (unmixer != null) {
             unmixer.close();
+        }
+        if (deviceUnmixer != null) {
+            deviceUnmixer.close();
         }
         learned.close();
     }
