@@ -13,6 +13,8 @@ import io.fluostream.imaging.unmix.PoissonUnmixer;
 import io.fluostream.imaging.unmix.ReferenceSpectra;
 import io.fluostream.imaging.unmix.SpectraEstimator;
 import io.fluostream.imaging.unmix.SpectralUnmixer;
+import io.fluostream.learning.device.DeviceChoice;
+import io.fluostream.learning.device.DeviceUnmixer;
 import io.fluostream.learning.unmix.LearnedUnmixer;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadInfo;
@@ -25,6 +27,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -38,6 +41,11 @@ import picocli.CommandLine.Option;
  * 1024 × 1024 frame at 20 photons, {@code --threads} threads; {@code *_mpix_s} is wall-clock
  * throughput (what this machine gives now, other load included), {@code *_mpix_s_cpu} the same
  * work divided by the CPU time the unmixing threads got (what uncontended cores give).
+ *
+ * <p><b>Device</b> ({@code --device cpu|djl-cpu|gpu}): exact NNLS on the same frame as the stage
+ * runs it with {@code fluostream.device} set so (the pure-Java unmixer for cpu, {@link DeviceUnmixer}
+ * otherwise), timed by {@link DeviceThroughput}: {@code device}, {@code device_mpix_s} (null with
+ * the reason when the device is unavailable). {@code --device-only} skips everything else.
  */
 @Command(name = "unmix", mixinStandardHelpOptions = true,
         description = "Unmixing quality (LS, NNLS, Poisson ML, learned) vs ground truth, NNLS speed, blind spectra.")
@@ -67,8 +75,26 @@ public final class BenchUnmix implements Callable<Integer> {
     @Option(names = "--blind-photons", description = "Photon level of blind estimation (default ${DEFAULT-VALUE}).")
     double blindPhotons = 20;
 
+    @Mixin
+    DeviceOption device = new DeviceOption();
+
+    @Option(names = "--device-only", description = "Only the --device speed figure (no quality runs, no other speeds).")
+    boolean deviceOnly;
+
     @Override
     public Integer call() throws Exception {
+        if (!DeviceThroughput.CHOICES.contains(device.device())) {
+            System.err.println("--device is '" + device.device() + "'; use one of " + DeviceThroughput.CHOICES);
+            return 2;
+        }
+        if (deviceOnly) {
+            ReferenceSpectra spectra = ReferenceSpectra.of(new ForwardModel(SimulationSettings.defaults().withSize(16, 16), 0)
+                    .mixingMatrix());
+            Map<String, Object> out = deviceSpeed(spectra);
+            out.put("load_average", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
+            System.out.println(Json.write(out));
+            return 0;
+        }
         SimulationSettings base = SimulationSettings.defaults().withSize(size, size);
         ReferenceSpectra spectra = ReferenceSpectra.of(new ForwardModel(base.withSize(16, 16), 0).mixingMatrix());
         System.out.printf(Locale.ROOT, "unmix bench: C=%d F=%d, spectra %s, vector API %s, %d cores%n",
@@ -121,6 +147,7 @@ public final class BenchUnmix implements Callable<Integer> {
         out.put("nnls_fixed_pixel_share", negative);
         out.put("threads", threads);
         out.put("speed_frame_px", speedSize);
+        out.putAll(deviceSpeed(spectra));
 
         double angle = blindAngle(spectra);
         System.out.printf(Locale.ROOT, "blind estimation at %.0f photons from %d denoised frames: worst angle %.2f deg%n",
@@ -129,6 +156,37 @@ public final class BenchUnmix implements Callable<Integer> {
         out.put("load_average", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
         System.out.println(Json.write(out));
         return 0;
+    }
+
+    /** Exact NNLS of one denoised frame on the {@code --device}, as the stage builds it for that device. */
+    private Map<String, Object> deviceSpeed(ReferenceSpectra spectra) {
+        Image frame = denoised(SimulationSettings.defaults().withSize(speedSize, speedSize), 1, 0).denoised();
+        Map<String, Object> json = DeviceThroughput.measure(device.device(), speedSize, speedSize, threads, seconds, 5,
+                (DeviceChoice choice) -> {
+                    DeviceUnmixer onDevice = choice.onDevice() ? new DeviceUnmixer(spectra, true, choice.device()) : null;
+                    NnlsUnmixer java = onDevice == null ? new NnlsUnmixer(spectra, threads) : null;
+                    return new DeviceThroughput.StageRun() {
+                        @Override
+                        public void frame(int i) {
+                            if (onDevice != null) {
+                                onDevice.unmix(frame);
+                            } else {
+                                java.unmix(frame);
+                            }
+                        }
+
+                        @Override
+                        public void close() {
+                            if (onDevice != null) {
+                                onDevice.close();
+                            } else {
+                                java.close();
+                            }
+                        }
+                    };
+                });
+        json.put("device_method", "nnls");
+        return json;
     }
 
     private static LearnedUnmixer loadLearned() {
