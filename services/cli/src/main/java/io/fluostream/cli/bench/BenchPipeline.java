@@ -69,6 +69,10 @@ final class BenchPipeline implements Callable<Integer> {
             + " broker takes them (default ${DEFAULT-VALUE}). At a rate the pipeline sustains, latency is per-frame work, not queueing.")
     double publishFps = 0;
 
+    @Option(names = "--train", description = "Let the denoise stage train on the stream as it does by default in a"
+            + " deployment; off here, so the figures are the classical pipeline's (the benchmark's definition).")
+    boolean train;
+
     @Option(names = "--partitions", description = "Partitions per topic (default ${DEFAULT-VALUE}).")
     int partitions = 2;
 
@@ -96,7 +100,8 @@ final class BenchPipeline implements Callable<Integer> {
             rendered.add(list);
         }
 
-        try (Stack stack = Stack.start(home, runDir, Stack.Ports.free(), partitions, Map.of(), BenchPipeline::say)) {
+        try (Stack stack = Stack.start(home, runDir, Stack.Ports.free(), partitions,
+                Map.of("fluostream.denoise.train-on-start", Boolean.toString(train)), BenchPipeline::say)) {
             PipelineAudit audit = new PipelineAudit(names);
             List<Long> latenciesMs = Collections.synchronizedList(new ArrayList<>());
             AtomicLong lastOutput = new AtomicLong();
@@ -162,6 +167,7 @@ final class BenchPipeline implements Callable<Integer> {
             out.put("channels", channels);
             out.put("frames", frames);
             out.put("publish_fps", publishFps > 0 ? publishFps : null);
+            out.put("denoise_training", train);
             out.put("lost", frames - distinct);
             out.put("duplicated", audit.duplicated(Topic.FLOW));
             out.put("fps", fps);
