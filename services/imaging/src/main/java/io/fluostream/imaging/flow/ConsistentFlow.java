@@ -187,15 +187,28 @@ public final class ConsistentFlow implements AutoCloseable {
     /** Outlier flags, then confidence, for rows {@code [rowFrom, rowTo)}. */
     private void check(FlowEstimate out, int rowFrom, int rowTo) {
         medianTest.flag(out.field(), out.outliers(), rowFrom, rowTo);
-        int h = out.height();
-        int w = out.width();
+        roundTripConfidence(out.field(), out.backward(), support, out.outliers(), settings.consistencyPx(), out.confidence(),
+                rowFrom, rowTo);
+    }
+
+    /**
+     * Confidence of each forward vector of rows {@code [rowFrom, rowTo)} from the forward–backward
+     * round trip: {@code support / (1 + e²/2τ²)} with e the round-trip error (the backward field
+     * sampled bilinearly where the vector lands) and τ² = consistencyPx² + 1% of the vectors'
+     * squared lengths; zero for an outlier or a vector that leaves the frame. Shared by the device
+     * path, which computes the fields on the device and this check on the host.
+     */
+    public static void roundTripConfidence(FlowField forward, FlowField backward, Image support, Image outliers,
+                                           double consistencyPx, Image confidence, int rowFrom, int rowTo) {
+        int h = forward.height();
+        int w = forward.width();
         int n = h * w;
-        float[] f = out.field().asImage().data();
-        float[] b = out.backward().asImage().data();
+        float[] f = forward.asImage().data();
+        float[] b = backward.asImage().data();
         float[] s = support.data();
-        float[] flagged = out.outliers().data();
-        float[] conf = out.confidence().data();
-        float tau0Sq = (float) (settings.consistencyPx() * settings.consistencyPx());
+        float[] flagged = outliers.data();
+        float[] conf = confidence.data();
+        float tau0Sq = (float) (consistencyPx * consistencyPx);
         float maxX = w - 1;
         float maxY = h - 1;
         for (int y = rowFrom; y < rowTo; y++) {

@@ -7,7 +7,7 @@ package io.fluostream.imaging.unmix;
  * <p>Matrices are row-major {@code double[n*n]}. {@code n} is the number of fluorophores (a
  * handful), so clarity wins over blocking or pivoting tricks.
  */
-final class SymmetricMatrices {
+public final class SymmetricMatrices {
 
     private SymmetricMatrices() {
     }
@@ -70,7 +70,7 @@ final class SymmetricMatrices {
      *
      * @throws IllegalArgumentException if {@code a} is not positive definite
      */
-    static double[] inversePositiveDefinite(double[] a, int n) {
+    public static double[] inversePositiveDefinite(double[] a, int n) {
         double[] l = new double[n * n];
         for (int j = 0; j < n; j++) {
             double d = a[j * n + j];

@@ -9,6 +9,7 @@ import ai.djl.ndarray.types.Shape;
 import io.fluostream.imaging.Image;
 import io.fluostream.imaging.unmix.ReferenceSpectra;
 import io.fluostream.imaging.unmix.SpectralUnmixer;
+import io.fluostream.imaging.unmix.SymmetricMatrices;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -242,7 +243,7 @@ public final class DeviceUnmixer implements AutoCloseable {
                 sub[i * k + j] = gram[members[i] * f + members[j]];
             }
         }
-        double[] inv = inversePositiveDefinite(sub, k);
+        double[] inv = SymmetricMatrices.inversePositiveDefinite(sub, k);
         double[] out = new double[k * channels];
         for (int i = 0; i < k; i++) {
             for (int c = 0; c < channels; c++) {
@@ -254,51 +255,6 @@ public final class DeviceUnmixer implements AutoCloseable {
             }
         }
         return out;
-    }
-
-    /**
-     * Inverse of a symmetric positive-definite matrix by Cholesky (the spectra were validated to
-     * full column rank, so every principal submatrix of the Gram matrix is positive definite).
-     */
-    static double[] inversePositiveDefinite(double[] a, int n) {
-        double[] l = new double[n * n];
-        for (int j = 0; j < n; j++) {
-            double d = a[j * n + j];
-            for (int k = 0; k < j; k++) {
-                d -= l[j * n + k] * l[j * n + k];
-            }
-            if (!(d > 0)) {
-                throw new IllegalArgumentException("spectra Gram matrix is not positive definite (pivot " + j + " is " + d + ")");
-            }
-            double ljj = Math.sqrt(d);
-            l[j * n + j] = ljj;
-            for (int i = j + 1; i < n; i++) {
-                double s = a[i * n + j];
-                for (int k = 0; k < j; k++) {
-                    s -= l[i * n + k] * l[j * n + k];
-                }
-                l[i * n + j] = s / ljj;
-            }
-        }
-        double[] inv = new double[n * n];
-        double[] y = new double[n];
-        for (int col = 0; col < n; col++) {
-            for (int i = 0; i < n; i++) {
-                double s = i == col ? 1 : 0;
-                for (int k = 0; k < i; k++) {
-                    s -= l[i * n + k] * y[k];
-                }
-                y[i] = s / l[i * n + i];
-            }
-            for (int i = n - 1; i >= 0; i--) {
-                double s = y[i];
-                for (int k = i + 1; k < n; k++) {
-                    s -= l[k * n + i] * inv[k * n + col];
-                }
-                inv[i * n + col] = s / l[i * n + i];
-            }
-        }
-        return inv;
     }
 
     private static double[] flatten(double[][] rows) {
