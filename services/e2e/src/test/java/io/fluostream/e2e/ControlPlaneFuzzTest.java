@@ -40,8 +40,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.function.Function;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -86,7 +88,7 @@ class ControlPlaneFuzzTest {
                 awaitRunning(stub, stage);
                 Parameters before = stub.getParameters(GetParametersRequest.getDefaultInstance());
                 List<String> fuzzStreams = new ArrayList<>();
-                java.util.Map<String, Integer> answers = new java.util.TreeMap<>();
+                Map<String, Integer> answers = new TreeMap<>();
                 for (int i = 0; i < CALLS_PER_STAGE; i++) {
                     Call call = randomCall(random, before.getSpecsList(), fuzzStreams);
                     String where = stage.id() + " call " + i + " (seed " + SEED + "): " + call.what;

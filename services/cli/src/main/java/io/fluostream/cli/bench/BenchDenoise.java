@@ -24,6 +24,7 @@ import io.fluostream.learning.denoise.TrainingSettings;
 import io.fluostream.proto.NetworkArchitecture;
 import io.fluostream.proto.TrainedModel;
 import io.fluostream.proto.WeightsFormat;
+import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -194,7 +195,7 @@ public final class BenchDenoise implements Callable<Integer> {
                 });
         json.put("device_path", "classical");
         json.put("device_channels", channels);
-        json.put("load_average", java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
+        json.put("load_average", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
         return json;
     }
 

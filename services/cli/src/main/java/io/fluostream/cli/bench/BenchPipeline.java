@@ -35,8 +35,10 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 
 /**
  * {@code ./fluostream bench pipeline}: the real services on the embedded broker, fed as fast as the
@@ -79,7 +81,7 @@ final class BenchPipeline implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (!(publishFps >= 0) || Double.isInfinite(publishFps)) {
-            throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+            throw new ParameterException(new CommandLine(this),
                     "--fps must be a finite rate >= 0 (0 = as fast as the broker takes them), got " + publishFps);
         }
         Home home = Home.locate();

@@ -8,6 +8,7 @@ import io.fluostream.imaging.Image;
 import io.fluostream.imaging.denoise.ClassicalDenoiser;
 import io.fluostream.imaging.denoise.NoiseEstimator;
 import io.fluostream.imaging.denoise.NoiseModel;
+import io.fluostream.learning.device.DeviceDenoiser;
 import io.fluostream.proto.ModelActivation;
 import io.fluostream.proto.ModelRecord;
 import io.fluostream.proto.NetworkArchitecture;
@@ -74,8 +75,8 @@ public final class StreamDenoiser implements AutoCloseable {
     private ClassicalDenoiser classical;
     private ClassicalDenoiser.Settings classicalSettings;
     /** Where the classical method runs on the device path (fluostream.device gpu or djl-cpu); null: pure Java. */
-    private ai.djl.Device classicalDevice;
-    private io.fluostream.learning.device.DeviceDenoiser deviceClassical;
+    private Device classicalDevice;
+    private DeviceDenoiser deviceClassical;
     private volatile OnlineTrainer trainer;
     /** The stream the current run trains on; empty: every stream this replica serves. */
     private volatile String trainingStream = "";
@@ -229,19 +230,19 @@ public final class StreamDenoiser implements AutoCloseable {
     }
 
     /**
-     * Runs the classical method on the device path ({@link io.fluostream.learning.device.DeviceDenoiser},
+     * Runs the classical method on the device path ({@link DeviceDenoiser},
      * the same estimate on DJL NDArrays) instead of the pure-Java kernel. Call before the first frame.
      */
-    public synchronized void classicalOn(ai.djl.Device device) {
+    public synchronized void classicalOn(Device device) {
         this.classicalDevice = device;
     }
 
-    private io.fluostream.learning.device.DeviceDenoiser deviceClassical(ClassicalDenoiser.Settings wanted) {
+    private DeviceDenoiser deviceClassical(ClassicalDenoiser.Settings wanted) {
         if (deviceClassical == null || !wanted.equals(deviceClassical.settings())) {
             if (deviceClassical != null) {
                 deviceClassical.close();
             }
-            deviceClassical = new io.fluostream.learning.device.DeviceDenoiser(wanted, classicalDevice);
+            deviceClassical = new DeviceDenoiser(wanted, classicalDevice);
         }
         return deviceClassical;
     }
