@@ -11,20 +11,13 @@ import io.fluostream.imaging.sim.SimulationSettings;
 import io.fluostream.learning.device.DeviceChoice;
 import io.fluostream.proto.Frame;
 import io.fluostream.rig.SimulatedFrames;
-import io.fluostream.stage.FrameTopology;
 import io.fluostream.stage.StageIdentity;
 import io.fluostream.stage.StageRuntime;
+import io.fluostream.stage.StageTopologyRun;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
-import org.apache.kafka.common.serialization.Serdes;
-import org.apache.kafka.streams.StreamsConfig;
-import org.apache.kafka.streams.TestInputTopic;
-import org.apache.kafka.streams.TestOutputTopic;
-import org.apache.kafka.streams.TopologyTestDriver;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -68,25 +61,14 @@ class DenoiseDeviceTest {
         StageRuntime runtime = new StageRuntime(kernel, new StageIdentity("denoise", "test", "t"),
                 TopicNames.defaults(), new SimpleMeterRegistry(), Map.of());
         assertEquals(expectedDevice, runtime.device(), "what GetStatus reports");
-        Properties p = new Properties();
-        p.put(StreamsConfig.APPLICATION_ID_CONFIG, "denoise-device-test");
-        p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-        p.put(StreamsConfig.STATE_DIR_CONFIG, Files.createTempDirectory("denoise-device").toString());
-        List<Frame> out = new ArrayList<>();
-        try (TopologyTestDriver driver = new TopologyTestDriver(FrameTopology.build(runtime), p)) {
-            TestInputTopic<String, byte[]> raw = driver.createInputTopic("frames.raw",
-                    Serdes.String().serializer(), Serdes.ByteArray().serializer());
-            TestOutputTopic<String, byte[]> denoised = driver.createOutputTopic("frames.denoised",
-                    Serdes.String().deserializer(), Serdes.ByteArray().deserializer());
-            for (int t = 0; t < 3; t++) {
-                raw.pipeInput("sim/pos0", SimulatedFrames.toFrame(model, model.frame(t), "sim/pos0", 1, 0).toByteArray());
-            }
-            for (byte[] v : denoised.readValuesToList()) {
-                out.add(Frame.parseFrom(v));
-            }
+        List<Frame> in = new ArrayList<>();
+        for (int t = 0; t < 3; t++) {
+            in.add(SimulatedFrames.toFrame(model, model.frame(t), "sim/pos0", 1, 0));
+        }
+        try {
+            return StageTopologyRun.run(runtime, in);
         } finally {
             kernel.close();
         }
-        return out;
     }
 }

@@ -12,20 +12,13 @@ import io.fluostream.learning.device.DeviceChoice;
 import io.fluostream.proto.Encoding;
 import io.fluostream.proto.Frame;
 import io.fluostream.proto.PixelType;
-import io.fluostream.stage.FrameTopology;
 import io.fluostream.stage.StageIdentity;
 import io.fluostream.stage.StageRuntime;
+import io.fluostream.stage.StageTopologyRun;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
-import org.apache.kafka.common.serialization.Serdes;
-import org.apache.kafka.streams.StreamsConfig;
-import org.apache.kafka.streams.TestInputTopic;
-import org.apache.kafka.streams.TestOutputTopic;
-import org.apache.kafka.streams.TopologyTestDriver;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -109,27 +102,8 @@ class FlowDeviceTest {
     }
 
     private static List<Frame> run(FlowKernel kernel, Map<String, ?> parameters) throws Exception {
-        StageRuntime runtime = runtime(kernel, parameters);
-        Properties p = new Properties();
-        p.put(StreamsConfig.APPLICATION_ID_CONFIG, "flow-device-test");
-        p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-        p.put(StreamsConfig.STATE_DIR_CONFIG, Files.createTempDirectory("flow-device-tt").toString());
-        try (TopologyTestDriver driver = new TopologyTestDriver(FrameTopology.build(runtime), p)) {
-            TestInputTopic<String, byte[]> in = driver.createInputTopic("frames.stabilised", Serdes.String().serializer(),
-                    Serdes.ByteArray().serializer());
-            TestOutputTopic<String, byte[]> out = driver.createOutputTopic("frames.flow", Serdes.String().deserializer(),
-                    Serdes.ByteArray().deserializer());
-            TestOutputTopic<String, byte[]> dlq = driver.createOutputTopic("frames.dlq", Serdes.String().deserializer(),
-                    Serdes.ByteArray().deserializer());
-            for (Frame f : INPUT) {
-                in.pipeInput(STREAM, f.toByteArray());
-            }
-            assertTrue(dlq.isEmpty(), "no frame may be dead-lettered");
-            List<Frame> result = new ArrayList<>();
-            for (byte[] value : out.readValuesToList()) {
-                result.add(Frame.parseFrom(value));
-            }
-            return result;
+        try {
+            return StageTopologyRun.run(runtime(kernel, parameters), INPUT);
         } finally {
             kernel.close();
         }

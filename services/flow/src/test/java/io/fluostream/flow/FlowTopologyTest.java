@@ -15,19 +15,13 @@ import io.fluostream.imaging.sim.SimulationSettings;
 import io.fluostream.proto.Encoding;
 import io.fluostream.proto.Frame;
 import io.fluostream.proto.PixelType;
-import io.fluostream.stage.FrameTopology;
 import io.fluostream.stage.StageIdentity;
 import io.fluostream.stage.StageRuntime;
+import io.fluostream.stage.StageTopologyRun;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
-import org.apache.kafka.common.serialization.Serdes;
-import org.apache.kafka.streams.StreamsConfig;
-import org.apache.kafka.streams.TestInputTopic;
-import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -64,28 +58,9 @@ class FlowTopologyTest {
     /** Runs the frames through a fresh topology with these parameter overrides; returns the flow frames. */
     private static List<Frame> run(Map<String, ?> parameters, List<Frame> frames) throws Exception {
         FlowKernel kernel = new FlowKernel();
-        StageRuntime runtime = new StageRuntime(kernel, new StageIdentity("flow", "test", "t1"), TopicNames.defaults(),
-                new SimpleMeterRegistry(), parameters);
-        Properties p = new Properties();
-        p.put(StreamsConfig.APPLICATION_ID_CONFIG, "flow-test");
-        p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-        p.put(StreamsConfig.STATE_DIR_CONFIG, Files.createTempDirectory("flow-tt").toString());
-        try (TopologyTestDriver driver = new TopologyTestDriver(FrameTopology.build(runtime), p)) {
-            TestInputTopic<String, byte[]> in = driver.createInputTopic("frames.stabilised", Serdes.String().serializer(),
-                    Serdes.ByteArray().serializer());
-            TestOutputTopic<String, byte[]> out = driver.createOutputTopic("frames.flow", Serdes.String().deserializer(),
-                    Serdes.ByteArray().deserializer());
-            TestOutputTopic<String, byte[]> dlq = driver.createOutputTopic("frames.dlq", Serdes.String().deserializer(),
-                    Serdes.ByteArray().deserializer());
-            for (Frame f : frames) {
-                in.pipeInput(STREAM, f.toByteArray());
-            }
-            assertTrue(dlq.isEmpty(), "no frame may be dead-lettered");
-            List<Frame> result = new ArrayList<>();
-            for (byte[] value : out.readValuesToList()) {
-                result.add(Frame.parseFrom(value));
-            }
-            return result;
+        try {
+            return StageTopologyRun.run(new StageRuntime(kernel, new StageIdentity("flow", "test", "t1"), TopicNames.defaults(),
+                    new SimpleMeterRegistry(), parameters), frames);
         } finally {
             kernel.close();
         }

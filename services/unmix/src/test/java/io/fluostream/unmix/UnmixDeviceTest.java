@@ -13,20 +13,13 @@ import io.fluostream.learning.device.DeviceChoice;
 import io.fluostream.proto.Encoding;
 import io.fluostream.proto.Frame;
 import io.fluostream.proto.PixelType;
-import io.fluostream.stage.FrameTopology;
 import io.fluostream.stage.StageIdentity;
 import io.fluostream.stage.StageRuntime;
+import io.fluostream.stage.StageTopologyRun;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
-import org.apache.kafka.common.serialization.Serdes;
-import org.apache.kafka.streams.StreamsConfig;
-import org.apache.kafka.streams.TestInputTopic;
-import org.apache.kafka.streams.TestOutputTopic;
-import org.apache.kafka.streams.TopologyTestDriver;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -73,31 +66,19 @@ class UnmixDeviceTest {
                 new SimpleMeterRegistry(), Map.of("method", method, "threads", 1,
                 "spectra", ReferenceSpectra.of(model.mixingMatrix()).toText()));
         assertEquals(expectedDevice, runtime.device(), "what GetStatus reports");
-        Properties p = new Properties();
-        p.put(StreamsConfig.APPLICATION_ID_CONFIG, "unmix-device-test");
-        p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-        p.put(StreamsConfig.STATE_DIR_CONFIG, Files.createTempDirectory("unmix-device").toString());
-        List<Frame> out = new ArrayList<>();
-        try (TopologyTestDriver driver = new TopologyTestDriver(FrameTopology.build(runtime), p)) {
-            TestInputTopic<String, byte[]> in = driver.createInputTopic("frames.denoised", Serdes.String().serializer(),
-                    Serdes.ByteArray().serializer());
-            TestOutputTopic<String, byte[]> unmixed = driver.createOutputTopic("frames.unmixed", Serdes.String().deserializer(),
-                    Serdes.ByteArray().deserializer());
-            for (int t = 0; t < 2; t++) {
-                Image offsetFree = model.frame(t).raw().copy();
-                for (int i = 0; i < offsetFree.data().length; i++) {
-                    offsetFree.data()[i] -= (float) settings.offsetAdu();
-                }
-                Frame.Builder b = Frame.newBuilder().setStreamId("sim/pos0").setSequence(t).setAcquiredAtUs(1 + t);
-                in.pipeInput("sim/pos0", FrameImages.withImage(b, offsetFree, PixelType.FLOAT32, Encoding.SHUFFLE_ZSTD).build()
-                        .toByteArray());
+        List<Frame> in = new ArrayList<>();
+        for (int t = 0; t < 2; t++) {
+            Image offsetFree = model.frame(t).raw().copy();
+            for (int i = 0; i < offsetFree.data().length; i++) {
+                offsetFree.data()[i] -= (float) settings.offsetAdu();
             }
-            for (byte[] v : unmixed.readValuesToList()) {
-                out.add(Frame.parseFrom(v));
-            }
+            Frame.Builder b = Frame.newBuilder().setStreamId("sim/pos0").setSequence(t).setAcquiredAtUs(1 + t);
+            in.add(FrameImages.withImage(b, offsetFree, PixelType.FLOAT32, Encoding.SHUFFLE_ZSTD).build());
+        }
+        try {
+            return StageTopologyRun.run(runtime, in);
         } finally {
             kernel.close();
         }
-        return out;
     }
 }
