@@ -16,14 +16,15 @@ package io.fluostream.imaging.flow;
  * <p>An instance owns its coarse planes and scratch, sized for the last plane shape: not
  * thread-safe.
  */
-final class WideGaussian {
+public final class WideGaussian {
 
     /** Smallest σ on the coarse grid, px there: narrower would alias the Gaussian itself. */
     static final double MIN_COARSE_SIGMA = 1.5;
     /** Smallest side of a coarse grid, px. */
     private static final int MIN_COARSE_SIDE = 8;
     /** σ of the anti-alias blur before each factor-2 reduction, px of the finer grid. */
-    private static final double REDUCE_SIGMA = 1.25;
+    /** Blur of each reduction, px of the finer grid. */
+    public static final double REDUCE_SIGMA = 1.25;
 
     private final double sigma;
     private final SeparableGaussian reduce = new SeparableGaussian(REDUCE_SIGMA);
@@ -86,6 +87,33 @@ final class WideGaussian {
         }
         height = h;
         width = w;
+        Plan plan = plan(h, w, sigma);
+        int m = plan.halvings();
+        halvings = m;
+        gridH = plan.heights();
+        gridW = plan.widths();
+        grids = new float[m + 1][][];
+        for (int k = 1; k <= m; k++) {
+            grids[k] = RowPlanes.allocate(gridH[k], gridW[k]);
+        }
+        coarseBlur = new SeparableGaussian(plan.coarseSigma());
+        blurred = m == 0 ? null : RowPlanes.allocate(gridH[m], gridW[m]);
+        rowA = new float[w];
+        rowB = new float[w];
+    }
+
+    /**
+     * How a blur of {@code sigma} px on an {@code h × w} grid is done: {@code halvings} reductions
+     * (each a {@value #REDUCE_SIGMA} px blur and a halving; grid sides {@code heights}, {@code widths},
+     * index 0 the input), a blur of {@code coarseSigma} px on the coarsest grid, and bilinear
+     * interpolation back. Halves while the coarse σ stays ≥ {@value #MIN_COARSE_SIGMA} px and the grid
+     * ≥ {@value #MIN_COARSE_SIDE} px a side. Shared with the device path, so both blur alike.
+     */
+    public record Plan(int halvings, int[] heights, int[] widths, double coarseSigma) {
+    }
+
+    /** The plan for a blur of {@code sigma} px on an {@code h × w} grid (see {@link Plan}). */
+    public static Plan plan(int h, int w, double sigma) {
         // Variance (in px² of the input grid) already spread by the reductions and the
         // interpolation back, for m halvings.
         int m = 0;
@@ -109,22 +137,15 @@ final class WideGaussian {
             ch = nh;
             cw = nw;
         }
-        halvings = m;
-        gridH = new int[m + 1];
-        gridW = new int[m + 1];
-        grids = new float[m + 1][][];
-        gridH[0] = h;
-        gridW[0] = w;
+        int[] heights = new int[m + 1];
+        int[] widths = new int[m + 1];
+        heights[0] = h;
+        widths[0] = w;
         for (int k = 1; k <= m; k++) {
-            gridH[k] = (gridH[k - 1] + 1) / 2;
-            gridW[k] = (gridW[k - 1] + 1) / 2;
-            grids[k] = RowPlanes.allocate(gridH[k], gridW[k]);
+            heights[k] = (heights[k - 1] + 1) / 2;
+            widths[k] = (widths[k - 1] + 1) / 2;
         }
-        double coarseSigma = Math.sqrt(sigma * sigma - spread) / (1 << m);
-        coarseBlur = new SeparableGaussian(coarseSigma);
-        blurred = m == 0 ? null : RowPlanes.allocate(gridH[m], gridW[m]);
-        rowA = new float[w];
-        rowB = new float[w];
+        return new Plan(m, heights, widths, Math.sqrt(sigma * sigma - spread) / (1 << m));
     }
 
     private void upsample(float[][] coarse, int ch, int cw, float[][] fine, int fh, int fw) {

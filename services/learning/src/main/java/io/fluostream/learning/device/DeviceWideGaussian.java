@@ -1,6 +1,7 @@
 package io.fluostream.learning.device;
 
 import ai.djl.ndarray.NDArray;
+import io.fluostream.imaging.flow.WideGaussian;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -12,9 +13,6 @@ import java.util.Map;
  */
 final class DeviceWideGaussian {
 
-    private static final double MIN_COARSE_SIGMA = 1.5;
-    private static final int MIN_COARSE_SIDE = 8;
-    private static final double REDUCE_SIGMA = 1.25;
 
     private final double sigma;
     private final DeviceWorkspace workspace;
@@ -33,7 +31,7 @@ final class DeviceWideGaussian {
         this.sigma = sigma;
         this.workspace = workspace;
         this.maps = maps;
-        this.reduce = new DeviceGaussian(REDUCE_SIGMA, workspace, maps);
+        this.reduce = new DeviceGaussian(WideGaussian.REDUCE_SIGMA, workspace, maps);
     }
 
     /** Blurs {@code planes} ({@code B × H × W}) into a new array of the same shape. */
@@ -52,37 +50,10 @@ final class DeviceWideGaussian {
         return x;
     }
 
-    /** The pure-Java plan: halve while the coarse σ stays ≥ 1.5 px and the grid ≥ 8 px a side. */
+    /** The pure-Java kernel's plan ({@link WideGaussian#plan}), with its coarse blur on the device. */
     private Plan plan(int h, int w) {
-        int m = 0;
-        double spread = 0;
-        int ch = h;
-        int cw = w;
-        while (true) {
-            int nh = (ch + 1) / 2;
-            int nw = (cw + 1) / 2;
-            double step = 1 << m;
-            double nextSpread = spread + step * step * (REDUCE_SIGMA * REDUCE_SIGMA) + step * step / 2;
-            double remaining = sigma * sigma - nextSpread;
-            double coarseSigma = remaining > 0 ? Math.sqrt(remaining) / (2 * step) : 0;
-            if (coarseSigma < MIN_COARSE_SIGMA || Math.min(nh, nw) < MIN_COARSE_SIDE) {
-                break;
-            }
-            m++;
-            spread = nextSpread;
-            ch = nh;
-            cw = nw;
-        }
-        int[] heights = new int[m + 1];
-        int[] widths = new int[m + 1];
-        heights[0] = h;
-        widths[0] = w;
-        for (int k = 1; k <= m; k++) {
-            heights[k] = (heights[k - 1] + 1) / 2;
-            widths[k] = (widths[k - 1] + 1) / 2;
-        }
-        double coarseSigma = Math.sqrt(sigma * sigma - spread) / (1 << m);
-        return new Plan(m, new DeviceGaussian(coarseSigma, workspace, maps), heights, widths);
+        WideGaussian.Plan p = WideGaussian.plan(h, w, sigma);
+        return new Plan(p.halvings(), new DeviceGaussian(p.coarseSigma(), workspace, maps), p.heights(), p.widths());
     }
 
     /**
