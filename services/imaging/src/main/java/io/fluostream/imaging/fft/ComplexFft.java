@@ -1,5 +1,7 @@
 package io.fluostream.imaging.fft;
 
+import io.fluostream.imaging.VectorApi;
+
 /**
  * In-place discrete Fourier transform of one complex sequence of any length {@code n ≥ 1}, in
  * split format (real and imaginary parts in two {@code double[]}).
@@ -16,6 +18,13 @@ package io.fluostream.imaging.fft;
  */
 public final class ComplexFft {
 
+    /**
+     * Whether this JVM runs the radix-2/4 passes on the Vector API: it was started with
+     * {@code --add-modules jdk.incubator.vector} and has vectors of at least 4 doubles. (Checked
+     * before {@link VectorFftPasses} is touched, so a JVM without the module never loads it.)
+     */
+    static final boolean VECTOR_PASSES = VectorApi.present() && VectorFftPasses.LANES >= 4;
+
     /** Largest prime factor handled by a direct butterfly (O(p) per output); above it, Bluestein. */
     static final int MAX_DIRECT_PRIME = 31;
 
@@ -30,8 +39,24 @@ public final class ComplexFft {
     private final double[] bflyRe; // scratch for the generic radix butterfly
     private final double[] bflyIm;
     private final Bluestein bluestein;
+    private final boolean vector;
 
     public ComplexFft(int n) {
+        this(n, VECTOR_PASSES);
+    }
+
+    /**
+     * @param vector run the radix-2 and radix-4 passes whose unit-stride runs are at least a
+     *               vector long on the Vector API ({@link VectorFftPasses}); needs
+     *               {@link #VECTOR_PASSES}. The answers agree with the scalar passes'
+     *               to rounding (the same operations, in the same order, per element).
+     */
+    ComplexFft(int n, boolean vector) {
+        if (vector && !VECTOR_PASSES) {
+            throw new IllegalArgumentException("the Vector API passes need a JVM started with"
+                    + " --add-modules jdk.incubator.vector and a vector of at least 4 doubles");
+        }
+        this.vector = vector;
         if (n < 1) {
             throw new IllegalArgumentException("FFT length must be >= 1, got " + n);
         }
@@ -42,7 +67,7 @@ public final class ComplexFft {
             largest = Math.max(largest, f);
         }
         if (largest > MAX_DIRECT_PRIME) {
-            bluestein = new Bluestein(n);
+            bluestein = new Bluestein(n, vector);
             radices = new int[0];
             stageTwRe = stageTwIm = null;
             rootRe = rootIm = workRe = workIm = bflyRe = bflyIm = null;
@@ -166,9 +191,21 @@ public final class ComplexFft {
             double[] tr = stageTwRe[st];
             double[] ti = stageTwIm[st];
             switch (p) {
-                case 2 -> pass2(xr, xi, xo, yr, yi, yo, s, m, tr, ti);
+                case 2 -> {
+                    if (vector && s >= VectorFftPasses.LANES) {
+                        VectorFftPasses.pass2(xr, xi, xo, yr, yi, yo, s, m, tr, ti);
+                    } else {
+                        pass2(xr, xi, xo, yr, yi, yo, s, m, tr, ti, 0);
+                    }
+                }
                 case 3 -> pass3(xr, xi, xo, yr, yi, yo, s, m, tr, ti);
-                case 4 -> pass4(xr, xi, xo, yr, yi, yo, s, m, tr, ti);
+                case 4 -> {
+                    if (vector && s >= VectorFftPasses.LANES) {
+                        VectorFftPasses.pass4(xr, xi, xo, yr, yi, yo, s, m, tr, ti);
+                    } else {
+                        pass4(xr, xi, xo, yr, yi, yo, s, m, tr, ti, 0);
+                    }
+                }
                 case 5 -> pass5(xr, xi, xo, yr, yi, yo, s, m, tr, ti);
                 default -> passGeneric(xr, xi, xo, yr, yi, yo, s, m, p, tr, ti);
             }
@@ -192,8 +229,9 @@ public final class ComplexFft {
 
     // y[q + s(p·j + u)] = w^{ju} · Σ_r x[q + s(j + r·m)]·exp(−2πi·ru/p)
 
-    private static void pass2(double[] xr, double[] xi, int xo, double[] yr, double[] yi, int yo,
-            int s, int m, double[] tr, double[] ti) {
+    /** Radix-2 pass over the runs' elements q in [q0, s) (the rest, if any, done by {@link VectorFftPasses}). */
+    static void pass2(double[] xr, double[] xi, int xo, double[] yr, double[] yi, int yo,
+            int s, int m, double[] tr, double[] ti, int q0) {
         for (int j = 0; j < m; j++) {
             double wr = tr[j];
             double wi = ti[j];
@@ -201,7 +239,7 @@ public final class ComplexFft {
             int b = a + s * m;
             int c = yo + s * 2 * j;
             int d = c + s;
-            for (int q = 0; q < s; q++) {
+            for (int q = q0; q < s; q++) {
                 double ar = xr[a + q];
                 double ai = xi[a + q];
                 double br = xr[b + q];
@@ -258,8 +296,9 @@ public final class ComplexFft {
         }
     }
 
-    private static void pass4(double[] xr, double[] xi, int xo, double[] yr, double[] yi, int yo,
-            int s, int m, double[] tr, double[] ti) {
+    /** Radix-4 pass over the runs' elements q in [q0, s) (the rest, if any, done by {@link VectorFftPasses}). */
+    static void pass4(double[] xr, double[] xi, int xo, double[] yr, double[] yi, int yo,
+            int s, int m, double[] tr, double[] ti, int q0) {
         for (int j = 0; j < m; j++) {
             double w1r = tr[3 * j];
             double w1i = ti[3 * j];
@@ -275,7 +314,7 @@ public final class ComplexFft {
             int c1 = c0 + s;
             int c2 = c1 + s;
             int c3 = c2 + s;
-            for (int q = 0; q < s; q++) {
+            for (int q = q0; q < s; q++) {
                 double x0r = xr[a0 + q];
                 double x0i = xi[a0 + q];
                 double x1r = xr[a1 + q];
@@ -458,13 +497,13 @@ public final class ComplexFft {
         private final double[] workRe;
         private final double[] workIm;
 
-        Bluestein(int n) {
+        Bluestein(int n, boolean vector) {
             this.n = n;
             int m = Integer.highestOneBit(2 * n - 1);
             if (m < 2 * n - 1) {
                 m <<= 1;
             }
-            inner = new ComplexFft(m);
+            inner = new ComplexFft(m, vector);
             chirpRe = new double[n];
             chirpIm = new double[n];
             long twoN = 2L * n;

@@ -18,6 +18,8 @@ public final class ComplexFft2d {
     private final int width;
     /** Columns per strip: the strip (H × 32 complex, ping-pong) stays in L2 for H up to ~2000. */
     private static final int STRIP = 32;
+    /** Rows transformed together by {@link #forwardRows} on the Vector API path: one vector of doubles or more. */
+    private static final int ROW_BATCH = 8;
 
     private final ComplexFft rows;
     private final ComplexFft columns;
@@ -34,8 +36,9 @@ public final class ComplexFft2d {
         this.width = width;
         this.rows = new ComplexFft(width);
         this.columns = new ComplexFft(height);
-        this.stripRe = new double[height * Math.min(STRIP, width)];
-        this.stripIm = new double[height * Math.min(STRIP, width)];
+        int strip = Math.max(height * Math.min(STRIP, width), ComplexFft.VECTOR_PASSES ? width * ROW_BATCH : 0);
+        this.stripRe = new double[strip];
+        this.stripIm = new double[strip];
         this.rowRe = new double[width];
         this.rowIm = new double[width];
     }
@@ -76,11 +79,46 @@ public final class ComplexFft2d {
     // columns (forward), or columns then rows (inverse). Disjoint ranges of one step may run on
     // different threads, each with its own instance (an instance's scratch is not shared).
 
-    /** Forward 1-D transforms of rows [y0, y1). */
+    /**
+     * Forward 1-D transforms of rows [y0, y1). With the Vector API passes, {@value #ROW_BATCH}
+     * rows at a time are laid side by side (element k of row t at k·{@value #ROW_BATCH} + t) and
+     * transformed as one batch: a single row's first passes have runs of 1 and 4 elements, too
+     * short for vectors; interleaved, every pass runs on whole vectors, which repays the two
+     * copies.
+     */
     public void forwardRows(double[] re, double[] im, int y0, int y1) {
         check(re, im);
-        for (int y = y0; y < y1; y++) {
+        int y = y0;
+        if (ComplexFft.VECTOR_PASSES) {
+            for (; y + ROW_BATCH <= y1; y += ROW_BATCH) {
+                interleaveRows(re, im, y);
+                rows.forward(stripRe, stripIm, 0, ROW_BATCH);
+                deinterleaveRows(re, im, y);
+            }
+        }
+        for (; y < y1; y++) {
             rows.forward(re, im, y * width);
+        }
+    }
+
+    /** strip[k·ROW_BATCH + t] = row y + t at k, for t &lt; ROW_BATCH. */
+    private void interleaveRows(double[] re, double[] im, int y) {
+        for (int t = 0; t < ROW_BATCH; t++) {
+            int row = (y + t) * width;
+            for (int k = 0; k < width; k++) {
+                stripRe[k * ROW_BATCH + t] = re[row + k];
+                stripIm[k * ROW_BATCH + t] = im[row + k];
+            }
+        }
+    }
+
+    private void deinterleaveRows(double[] re, double[] im, int y) {
+        for (int t = 0; t < ROW_BATCH; t++) {
+            int row = (y + t) * width;
+            for (int k = 0; k < width; k++) {
+                re[row + k] = stripRe[k * ROW_BATCH + t];
+                im[row + k] = stripIm[k * ROW_BATCH + t];
+            }
         }
     }
 

@@ -68,6 +68,10 @@ final class CubicBSpline {
         for (int y = 1; y < h; y++) {
             float[] cur = rows[y];
             float[] prev = rows[y - 1];
+            if (ShiftResampler.VECTOR) {
+                VectorRows.causal(cur, prev, z, x0, x1);
+                continue;
+            }
             for (int x = x0; x < x1; x++) {
                 cur[x] += z * prev[x];
             }
@@ -81,6 +85,10 @@ final class CubicBSpline {
         for (int y = h - 2; y >= 0; y--) {
             float[] cur = rows[y];
             float[] next = rows[y + 1];
+            if (ShiftResampler.VECTOR) {
+                VectorRows.antiCausal(cur, next, z, x0, x1);
+                continue;
+            }
             for (int x = x0; x < x1; x++) {
                 cur[x] = z * (next[x] - cur[x]);
             }

@@ -1,6 +1,7 @@
 package io.fluostream.imaging.stabilise;
 
 import io.fluostream.imaging.Image;
+import io.fluostream.imaging.VectorApi;
 
 /**
  * Translates every channel of an image by a sub-pixel amount with cubic B-spline interpolation:
@@ -17,8 +18,8 @@ import io.fluostream.imaging.Image;
  * B-spline), which decays as 0.268^|k|: {@value #REACH} taps beyond the B-spline's four leave out
  * weights summing to less than 10⁻⁵ (below the quantum of a 16-bit camera at full scale). Along y
  * the classical way is cheaper: the prefilter's recursion down the columns, then four taps. Both
- * passes are multiply-adds over whole rows held as separate arrays ({@code float[y][x]}), the
- * form the JIT turns into SIMD code.
+ * passes are multiply-adds over whole rows held as separate arrays ({@code float[y][x]}), run as
+ * SIMD code by {@link VectorRows} where the JVM has the Vector API.
  *
  * <p><b>Boundaries.</b> The image is extended by mirroring about its edge pixels. Output pixels
  * whose source p + d lies outside the sensor area — more than half a pixel beyond the outermost
@@ -35,6 +36,9 @@ public final class ShiftResampler {
     static final int REACH = 7;
     /** Taps per axis: offsets j in [−REACH − 1, REACH + 2] from floor(p + d). */
     private static final int TAPS = 2 * REACH + 4;
+
+    /** Row passes on the Vector API ({@link VectorRows}): same answers, to the bit. */
+    static final boolean VECTOR = VectorApi.present();
 
     private final Workers workers; // null: single-threaded
     private final int parts;
@@ -155,12 +159,16 @@ public final class ShiftResampler {
                         long k = first + i;
                         pad[i] = src[base + (k >= 0 && k < w ? (int) k : CubicBSpline.mirror(k, w))];
                     }
-                    java.util.Arrays.fill(sum, 0, span, 0f);
-                    for (int j = 0; j < TAPS; j++) {
-                        float kj = kernelX[j];
-                        System.arraycopy(pad, j, shifted, 0, span);
-                        for (int x = 0; x < span; x++) {
-                            sum[x] += kj * shifted[x];
+                    if (VECTOR) {
+                        VectorRows.taps(pad, kernelX, TAPS, sum, span);
+                    } else {
+                        java.util.Arrays.fill(sum, 0, span, 0f);
+                        for (int j = 0; j < TAPS; j++) {
+                            float kj = kernelX[j];
+                            System.arraycopy(pad, j, shifted, 0, span);
+                            for (int x = 0; x < span; x++) {
+                                sum[x] += kj * shifted[x];
+                            }
                         }
                     }
                     System.arraycopy(sum, 0, r[y], x0, span);
@@ -180,8 +188,12 @@ public final class ShiftResampler {
                     float[] r1 = r[CubicBSpline.mirror(y + iy, h)];
                     float[] r2 = r[CubicBSpline.mirror(y + iy + 1, h)];
                     float[] r3 = r[CubicBSpline.mirror(y + iy + 2, h)];
-                    for (int x = xa; x < xb; x++) {
-                        row[x] = wy0 * r0[x] + wy1 * r1[x] + wy2 * r2[x] + wy3 * r3[x];
+                    if (VECTOR) {
+                        VectorRows.fourRows(r0, r1, r2, r3, wy0, wy1, wy2, wy3, row, xa, xb);
+                    } else {
+                        for (int x = xa; x < xb; x++) {
+                            row[x] = wy0 * r0[x] + wy1 * r1[x] + wy2 * r2[x] + wy3 * r3[x];
+                        }
                     }
                     int o = off + y * w;
                     System.arraycopy(row, xa, dst, o + xa, xb - xa);

@@ -1,5 +1,7 @@
 package io.fluostream.imaging.stabilise;
 
+import io.fluostream.imaging.VectorApi;
+
 /**
  * Locates the peak of a correlation surface to sub-pixel precision by evaluating its inverse DFT
  * directly on small grids around a known integer peak (the matrix-multiply "upsampled DFT" of
@@ -8,9 +10,13 @@ package io.fluostream.imaging.stabilise;
  * <p>The cross-power spectrum R of two real images is Hermitian, so the real surface
  * c(x, y) = (1/N)·Re Σ R[ky,kx]·exp(2πi(fx·x/W + fy·y/H)) needs only the columns kx ≤ W/2 (the
  * others doubled), halving the work. A grid of u × u points costs H·(W/2+1)·u + H·u² complex
- * multiply-adds. Owns scratch: not thread-safe.
+ * multiply-adds (on the Vector API where the JVM has it: {@link VectorProjection}). Owns
+ * scratch: not thread-safe.
  */
 final class UpsampledCorrelation {
+
+    /** Whether the projection runs on the Vector API (the module is present, vectors of ≥ 4 doubles). */
+    private static final boolean VECTOR = VectorApi.present() && VectorProjection.lanes() >= 4;
 
     private final int height;
     private final int width;
@@ -169,6 +175,10 @@ final class UpsampledCorrelation {
      * the add chains (the JIT keeps floating-point sums in order, so it would not split them itself).
      */
     private void project(double[] re, double[] im, int u, int ky0, int ky1) {
+        if (VECTOR) {
+            VectorProjection.project(re, im, width, exRe, exIm, columns, u, tRe, tIm, ky0, ky1);
+            return;
+        }
         for (int ky = ky0; ky < ky1; ky++) {
             int row = ky * width;
             for (int l = 0; l < u; l++) {

@@ -79,6 +79,34 @@ class ComplexFftTest {
         assertArrayEquals(im0, im, 1e-12);
     }
 
+    /**
+     * The Vector API passes do the scalar passes' operations in the same order, element for
+     * element, so the two paths agree exactly — at every vector/tail split: runs shorter than a
+     * vector, a whole number of vectors, and vectors plus a tail (batches 1, 3, 8, 37), radix-4
+     * and radix-2 stages, and Bluestein (whose inner transform is radix 2/4). Surefire starts the
+     * JVM with the incubator module, so the vector path exists here.
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {2, 8, 16, 64, 128, 256, 512, 2048, 96, 37})
+    void vectorPassesAgreeExactlyWithTheScalarPasses(int n) {
+        assertTrue(ComplexFft.VECTOR_PASSES, "tests run with --add-modules jdk.incubator.vector");
+        for (int batch : new int[] {1, 3, 8, 37}) {
+            SplittableRandom rng = new SplittableRandom(n * 131L + batch);
+            double[] re = random(rng, n * batch);
+            double[] im = random(rng, n * batch);
+            double[] vRe = re.clone();
+            double[] vIm = im.clone();
+            new ComplexFft(n, false).forward(re, im, 0, batch);
+            new ComplexFft(n, true).forward(vRe, vIm, 0, batch);
+            assertArrayEquals(re, vRe, 0.0, "forward re, n " + n + " batch " + batch);
+            assertArrayEquals(im, vIm, 0.0, "forward im, n " + n + " batch " + batch);
+            new ComplexFft(n, false).inverse(re, im, 0, batch);
+            new ComplexFft(n, true).inverse(vRe, vIm, 0, batch);
+            assertArrayEquals(re, vRe, 0.0, "inverse re, n " + n + " batch " + batch);
+            assertArrayEquals(im, vIm, 0.0, "inverse im, n " + n + " batch " + batch);
+        }
+    }
+
     @Test
     void transformsAtAnOffsetLeaveTheRestAlone() {
         int n = 10;
