@@ -25,8 +25,6 @@ public final class ComplexFft2d {
     private final ComplexFft columns;
     private final double[] stripRe;
     private final double[] stripIm;
-    private final double[] rowRe;
-    private final double[] rowIm;
 
     public ComplexFft2d(int height, int width) {
         if (height < 1 || width < 1) {
@@ -36,11 +34,9 @@ public final class ComplexFft2d {
         this.width = width;
         this.rows = new ComplexFft(width);
         this.columns = new ComplexFft(height);
-        int strip = Math.max(height * Math.min(STRIP, width), ComplexFft.VECTOR_PASSES ? width * ROW_BATCH : 0);
+        int strip = Math.max(height * Math.min(STRIP, width), width * (ComplexFft.VECTOR_PASSES ? ROW_BATCH : 1));
         this.stripRe = new double[strip];
         this.stripIm = new double[strip];
-        this.rowRe = new double[width];
-        this.rowIm = new double[width];
     }
 
     public int height() {
@@ -154,25 +150,37 @@ public final class ComplexFft2d {
             throw new IllegalArgumentException("inverseRealRows pairs rows: start at an even row, got " + y0);
         }
         int half = width / 2;
-        for (int y = y0; y < y1; y += 2) {
-            int a = y * width;
-            boolean pair = y + 1 < y1;
-            int b = pair ? a + width : a;
-            for (int kx = 0; kx < width; kx++) {
-                // Row spectra A, B at kx, from their stored half by conjugate symmetry.
-                int k = kx <= half ? kx : width - kx;
-                double sign = kx <= half ? 1 : -1;
-                double ar = re[a + k];
-                double ai = sign * im[a + k];
-                double br = pair ? re[b + k] : 0;
-                double bi = pair ? sign * im[b + k] : 0;
-                rowRe[kx] = ar - bi;
-                rowIm[kx] = ai + br;
+        // Pairs side by side (element kx of pair t at kx·batch + t), one batched transform per
+        // group: with the Vector API passes ROW_BATCH pairs, as in forwardRows.
+        int batch = ComplexFft.VECTOR_PASSES ? ROW_BATCH : 1;
+        for (int y = y0; y < y1; y += 2 * batch) {
+            int count = Math.min(batch, (y1 - y + 1) / 2);
+            for (int t = 0; t < count; t++) {
+                int a = (y + 2 * t) * width;
+                boolean pair = y + 2 * t + 1 < y1;
+                int b = a + width;
+                for (int kx = 0; kx < width; kx++) {
+                    // Row spectra A, B at kx, from their stored half by conjugate symmetry.
+                    int k = kx <= half ? kx : width - kx;
+                    double sign = kx <= half ? 1 : -1;
+                    double ar = re[a + k];
+                    double ai = sign * im[a + k];
+                    double br = pair ? re[b + k] : 0;
+                    double bi = pair ? sign * im[b + k] : 0;
+                    stripRe[kx * count + t] = ar - bi;
+                    stripIm[kx * count + t] = ai + br;
+                }
             }
-            rows.inverse(rowRe, rowIm);
-            System.arraycopy(rowRe, 0, re, a, width);
-            if (pair) {
-                System.arraycopy(rowIm, 0, re, b, width);
+            rows.inverse(stripRe, stripIm, 0, count);
+            for (int t = 0; t < count; t++) {
+                int a = (y + 2 * t) * width;
+                boolean pair = y + 2 * t + 1 < y1;
+                for (int x = 0; x < width; x++) {
+                    re[a + x] = stripRe[x * count + t];
+                    if (pair) {
+                        re[a + width + x] = stripIm[x * count + t];
+                    }
+                }
             }
         }
     }

@@ -155,9 +155,18 @@ public final class ShiftResampler {
                     int base = off + y * w;
                     // pad[i] = in(x0 + ix − REACH − 1 + i), mirrored at the edges.
                     long first = x0 + ix - REACH - 1;
-                    for (int i = 0; i < span + TAPS - 1; i++) {
-                        long k = first + i;
-                        pad[i] = src[base + (k >= 0 && k < w ? (int) k : CubicBSpline.mirror(k, w))];
+                    int length = span + TAPS - 1;
+                    // The run inside the row is a block copy; only the ends are mirrored.
+                    int inStart = (int) Math.max(0, Math.min(length, -first));
+                    int inEnd = (int) Math.max(inStart, Math.min(length, w - first));
+                    if (inEnd > inStart) {
+                        System.arraycopy(src, (int) (base + first + inStart), pad, inStart, inEnd - inStart);
+                    }
+                    for (int i = 0; i < inStart; i++) {
+                        pad[i] = src[base + CubicBSpline.mirror(first + i, w)];
+                    }
+                    for (int i = inEnd; i < length; i++) {
+                        pad[i] = src[base + CubicBSpline.mirror(first + i, w)];
                     }
                     if (VECTOR) {
                         VectorRows.taps(pad, kernelX, TAPS, sum, span);
