@@ -74,6 +74,9 @@ public final class FrameImages {
     public static Pixels pixels(Image image, PixelType type, Encoding encoding) {
         int k = PixelCodec.bytesPerSample(type);
         float[] d = image.data();
+        if (encoding == Encoding.SHUFFLE_ZSTD) {
+            return PixelCodec.encodeShuffled(shuffled(d, type));
+        }
         ByteBuffer buf = ByteBuffer.allocate(d.length * k).order(ByteOrder.LITTLE_ENDIAN);
         switch (type) {
             case FLOAT32:
@@ -93,6 +96,45 @@ public final class FrameImages {
                 throw new IllegalArgumentException("unknown pixel type " + type);
         }
         return PixelCodec.encode(buf.array(), k, encoding);
+    }
+
+    /**
+     * The samples' little-endian bytes in shuffled order — byte 0 of every sample, then byte 1, ...
+     * — written in one pass from the floats (uint types rounded and clipped).
+     */
+    private static byte[] shuffled(float[] d, PixelType type) {
+        int n = d.length;
+        switch (type) {
+            case FLOAT32: {
+                byte[] out = new byte[4 * n];
+                for (int i = 0; i < n; i++) {
+                    int bits = Float.floatToRawIntBits(d[i]);
+                    out[i] = (byte) bits;
+                    out[n + i] = (byte) (bits >>> 8);
+                    out[2 * n + i] = (byte) (bits >>> 16);
+                    out[3 * n + i] = (byte) (bits >>> 24);
+                }
+                return out;
+            }
+            case UINT16: {
+                byte[] out = new byte[2 * n];
+                for (int i = 0; i < n; i++) {
+                    int v = clip(d[i], 65535);
+                    out[i] = (byte) v;
+                    out[n + i] = (byte) (v >>> 8);
+                }
+                return out;
+            }
+            case UINT8: {
+                byte[] out = new byte[n];
+                for (int i = 0; i < n; i++) {
+                    out[i] = (byte) clip(d[i], 255);
+                }
+                return out;
+            }
+            default:
+                throw new IllegalArgumentException("unknown pixel type " + type);
+        }
     }
 
     /** Sets shape, pixel type and pixels of a frame from an image. */
@@ -140,18 +182,20 @@ public final class FrameImages {
     private static Image decode(Pixels pixels, PixelType type, int c, int h, int w, String what) throws FrameRejected {
         int k = PixelCodec.bytesPerSample(type);
         long n = (long) c * h * w;
-        byte[] bytes = PixelCodec.decode(pixels, k, n * k);
-        ByteBuffer buf = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        byte[] bytes = PixelCodec.decodeKeepingShuffle(pixels, n * k);
         float[] d = new float[(int) n];
+        if (pixels.getEncoding() == Encoding.SHUFFLE_ZSTD) {
+            unshuffleInto(bytes, type, d);
+            if (type == PixelType.FLOAT32) {
+                requireFinite(d, what);
+            }
+            return new Image(c, h, w, d);
+        }
+        ByteBuffer buf = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
         switch (type) {
             case FLOAT32:
                 buf.asFloatBuffer().get(d);
-                for (int i = 0; i < d.length; i++) {
-                    if (!Float.isFinite(d[i])) {
-                        throw new FrameRejected(FrameRejected.Reason.BAD_VALUES,
-                                what + " has a non-finite sample (" + d[i] + ") at index " + i);
-                    }
-                }
+                requireFinite(d, what);
                 break;
             case UINT16:
                 for (int i = 0; i < d.length; i++) {
@@ -167,5 +211,39 @@ public final class FrameImages {
                 throw new FrameRejected(FrameRejected.Reason.UNKNOWN_PIXEL_TYPE, "unknown pixel type " + type);
         }
         return new Image(c, h, w, d);
+    }
+
+    /** Samples from shuffled little-endian bytes (byte j of sample i at {@code j·n + i}), in one pass. */
+    private static void unshuffleInto(byte[] b, PixelType type, float[] d) throws FrameRejected {
+        int n = d.length;
+        switch (type) {
+            case FLOAT32:
+                for (int i = 0; i < n; i++) {
+                    d[i] = Float.intBitsToFloat((b[i] & 0xFF) | (b[n + i] & 0xFF) << 8 | (b[2 * n + i] & 0xFF) << 16
+                            | b[3 * n + i] << 24);
+                }
+                break;
+            case UINT16:
+                for (int i = 0; i < n; i++) {
+                    d[i] = (b[i] & 0xFF) | (b[n + i] & 0xFF) << 8;
+                }
+                break;
+            case UINT8:
+                for (int i = 0; i < n; i++) {
+                    d[i] = b[i] & 0xFF;
+                }
+                break;
+            default:
+                throw new FrameRejected(FrameRejected.Reason.UNKNOWN_PIXEL_TYPE, "unknown pixel type " + type);
+        }
+    }
+
+    private static void requireFinite(float[] d, String what) throws FrameRejected {
+        for (int i = 0; i < d.length; i++) {
+            if (!Float.isFinite(d[i])) {
+                throw new FrameRejected(FrameRejected.Reason.BAD_VALUES,
+                        what + " has a non-finite sample (" + d[i] + ") at index " + i);
+            }
+        }
     }
 }

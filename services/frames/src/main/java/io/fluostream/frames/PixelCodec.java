@@ -1,7 +1,7 @@
 package io.fluostream.frames;
 
 import com.github.luben.zstd.Zstd;
-import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import io.fluostream.proto.Encoding;
 import io.fluostream.proto.PixelType;
 import io.fluostream.proto.Pixels;
@@ -38,23 +38,35 @@ public final class PixelCodec {
      * blob store when one is configured.
      */
     public static Pixels encode(byte[] samples, int bytesPerSample, Encoding encoding) {
-        Pixels.Builder b = Pixels.newBuilder().setDecodedBytes(samples.length).setEncoding(encoding);
-        byte[] encoded;
         switch (encoding) {
             case RAW:
-                encoded = samples;
-                break;
+                // The caller may reuse its array: the payload gets a copy.
+                return wrap(samples.clone(), samples.length, encoding);
             case SHUFFLE_ZSTD:
-                encoded = Zstd.compress(shuffle(samples, bytesPerSample), ZSTD_LEVEL);
-                break;
+                return encodeShuffled(shuffle(samples, bytesPerSample));
             default:
                 throw new IllegalArgumentException("unsupported encoding " + encoding);
         }
+    }
+
+    /**
+     * {@link Encoding#SHUFFLE_ZSTD} of samples already in shuffled order (byte j of every
+     * little-endian sample, then byte j + 1, ...): what {@link FrameImages} writes straight from
+     * the pixels, without the little-endian copy in between.
+     */
+    static Pixels encodeShuffled(byte[] shuffled) {
+        return wrap(Zstd.compress(shuffled, ZSTD_LEVEL), shuffled.length, Encoding.SHUFFLE_ZSTD);
+    }
+
+    /** The payload inline, or in the blob store above the claim-check threshold. */
+    private static Pixels wrap(byte[] encoded, long decodedBytes, Encoding encoding) {
+        Pixels.Builder b = Pixels.newBuilder().setDecodedBytes(decodedBytes).setEncoding(encoding);
         BlobStore store = ClaimCheck.store();
         if (store != null && encoded.length > ClaimCheck.thresholdBytes()) {
             return b.setBlob(store.put(encoded)).build();
         }
-        return b.setInline(ByteString.copyFrom(encoded)).build();
+        // The array is ours alone (made here, nobody else keeps it): wrapped, not copied.
+        return b.setInline(UnsafeByteOperations.unsafeWrap(encoded)).build();
     }
 
     /**
@@ -63,6 +75,15 @@ public final class PixelCodec {
      * @param expectedBytes channels × height × width × bytes per sample
      */
     public static byte[] decode(Pixels pixels, int bytesPerSample, long expectedBytes) throws FrameRejected {
+        byte[] bytes = decodeKeepingShuffle(pixels, expectedBytes);
+        return pixels.getEncoding() == Encoding.SHUFFLE_ZSTD ? unshuffle(bytes, bytesPerSample) : bytes;
+    }
+
+    /**
+     * As {@link #decode}, but {@link Encoding#SHUFFLE_ZSTD} pixels are returned still shuffled
+     * (byte j of every sample together), for {@link FrameImages} to read straight into floats.
+     */
+    static byte[] decodeKeepingShuffle(Pixels pixels, long expectedBytes) throws FrameRejected {
         if (pixels.getDecodedBytes() != expectedBytes) {
             throw new FrameRejected(FrameRejected.Reason.SIZE_MISMATCH,
                     "pixels declare " + pixels.getDecodedBytes() + " bytes but the shape needs " + expectedBytes);
@@ -93,7 +114,7 @@ public final class PixelCodec {
                     throw new FrameRejected(FrameRejected.Reason.SIZE_MISMATCH,
                             "compressed pixels decoded to " + n + " bytes but the shape needs " + expectedBytes);
                 }
-                return unshuffle(shuffled, bytesPerSample);
+                return shuffled;
             default:
                 throw new FrameRejected(FrameRejected.Reason.UNDECODABLE, "unknown pixel encoding " + pixels.getEncodingValue());
         }

@@ -55,6 +55,30 @@ class FrameImagesTest {
         assertArrayEquals(im.data(), FrameImages.image(frame(im, PixelType.UINT8, Encoding.RAW)).data());
     }
 
+    /**
+     * The wire format does not depend on the writer: images are shuffled straight from their floats,
+     * the producer library shuffles little-endian bytes (PixelCodec.encode); each side must read
+     * the other's pixels, for every pixel type (uint8 is its own shuffle).
+     */
+    @ParameterizedTest
+    @EnumSource(value = PixelType.class, names = {"UINT8", "UINT16", "FLOAT32"})
+    void imageShuffleAndByteShuffleAreTheSameFormat(PixelType type) throws Exception {
+        Image im = cameraLike(2, 7, 13, 4);
+        im.data()[3] = type == PixelType.FLOAT32 ? -7.25e-5f : 255;
+        int k = PixelCodec.bytesPerSample(type);
+        long bytes = (long) im.data().length * k;
+        byte[] littleEndian = PixelCodec.decode(FrameImages.pixels(im, type, Encoding.RAW), k, bytes);
+
+        Pixels fromImage = FrameImages.pixels(im, type, Encoding.SHUFFLE_ZSTD);
+        assertArrayEquals(littleEndian, PixelCodec.decode(fromImage, k, bytes), "image writer, byte reader");
+
+        Pixels fromBytes = PixelCodec.encode(littleEndian, k, Encoding.SHUFFLE_ZSTD);
+        Frame f = Frame.newBuilder().setStreamId("rig1/cam0").setPixelType(type).setPixels(fromBytes)
+                .setShape(Shape.newBuilder().setChannels(2).setHeight(7).setWidth(13)).build();
+        assertArrayEquals(FrameImages.image(frame(im, type, Encoding.RAW)).data(), FrameImages.image(f).data(),
+                "byte writer, image reader");
+    }
+
     @Test
     void shuffleZstdCompressesCameraNoise() {
         Image im = cameraLike(1, 256, 256, 3);
