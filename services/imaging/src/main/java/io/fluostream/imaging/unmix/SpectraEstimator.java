@@ -27,6 +27,13 @@ import java.util.SplittableRandom;
  *       noisy pixels from being taken for pure ones.</li>
  *   <li>Refinement. Hierarchical alternating least squares (HALS; Cichocki &amp; Phan, 2009): exact
  *       non-negative updates of one row of {@code H} or one column of {@code W} at a time.</li>
+ *   <li>Purest pixels. {@value #PURE_ROUNDS} times: each spectrum becomes the mean of the pixels
+ *       that the current factorisation calls purest in it (the top {@value #PURE_SHARE} of the
+ *       pixels by that label's share of their signal), then {@code H} is refitted. NMF stretches
+ *       the cone to cover the pixels that noise pushes outside it, so its spectra come out too
+ *       peaked (zeros in the weak channels); a mean of many nearly pure pixels averages the noise
+ *       out instead. Measured on the bench's denoised frames (photon level 20, three streams):
+ *       worst angle 11.2–13.9° from HALS alone, 8.6–10.3° after this step.</li>
  * </ol>
  * Spectra come out sorted by their mean channel (bluest first), so repeated estimates come in the
  * same order.
@@ -34,7 +41,11 @@ import java.util.SplittableRandom;
  * <p>Limits, measured on the forward model: on noise-free frames the spectra come back within
  * about 1°; with noise, NMF widens the cone (noise pushes pixels outside it, and the factorisation
  * stretches to cover them), and labels without pure pixels (always co-localised) cannot be told
- * from their mixtures at all. The returned residual and condition number say how far to trust an
+ * from their mixtures at all. On denoised frames the label with the fewest pure pixels sets the
+ * worst angle: in the forward model that is the nuclei's label, pure only in puncta of a few px,
+ * which the denoiser shrinks by about 60 % and more in weak channels than in strong ones, so even
+ * the mean of exactly the truly pure pixels (chosen with the ground truth) is 5° off at photon
+ * level 20 (3° over 2 × 2 or 4 × 4 px blocks, where the denoiser keeps the flux). The returned residual and condition number say how far to trust an
  * estimate; compare it with the configured spectra before adopting it.
  *
  * <p>Stateless apart from its settings; thread-safe.
@@ -122,6 +133,10 @@ public final class SpectraEstimator {
     static final int MAX_PIXELS = 20_000;
     /** Smallest share of the total intensity a cluster needs to be a candidate spectrum. */
     static final double MIN_CLUSTER_SHARE = 0.002;
+    /** Share of the factorised pixels, the purest in a label, whose mean becomes its spectrum. */
+    static final double PURE_SHARE = 0.02;
+    /** Rounds of purest-pixel means after the factorisation. */
+    static final int PURE_ROUNDS = 6;
 
     private final Settings settings;
 
@@ -254,6 +269,10 @@ public final class SpectraEstimator {
         normaliseColumns(w, nc, nf);
         double[] h = new double[k * used];
         double residual = hals(x, nc, used, w, h, k, settings.iterations());
+        for (int round = 0; round < PURE_ROUNDS; round++) {
+            purestPixelMeans(x, nc, used, w, h, k);
+            residual = hals(x, nc, used, w, h, k, 0);
+        }
 
         // Labels sorted bluest first.
         Integer[] order = new Integer[nf];
@@ -280,6 +299,49 @@ public final class SpectraEstimator {
                     + "); the data may hold fewer than " + nf + " distinguishable labels", e);
         }
         return new Estimate(spectra, background, residual, used, n);
+    }
+
+    /**
+     * Sets each column of {@code w} (C × k row-major) to the unit-sum mean of the pixels of
+     * {@code x} (C × n column-major) whose share of their signal in that label, by {@code h}
+     * (k × n row-major), is among the top {@value #PURE_SHARE}; keeps a column when no pixel
+     * carries its label.
+     */
+    static void purestPixelMeans(double[] x, int nc, int n, double[] w, double[] h, int k) {
+        double[] total = new double[n];
+        for (int a = 0; a < k; a++) {
+            for (int j = 0; j < n; j++) {
+                total[j] += h[a * n + j];
+            }
+        }
+        double[] share = new double[n];
+        double[] sum = new double[nc];
+        for (int a = 0; a < k; a++) {
+            for (int j = 0; j < n; j++) {
+                share[j] = total[j] > 0 ? h[a * n + j] / total[j] : 0;
+            }
+            double[] sorted = share.clone();
+            Arrays.sort(sorted);
+            double cut = sorted[(int) ((1 - PURE_SHARE) * (n - 1))];
+            Arrays.fill(sum, 0);
+            for (int j = 0; j < n; j++) {
+                if (share[j] > 0 && share[j] >= cut) {
+                    for (int c = 0; c < nc; c++) {
+                        sum[c] += x[j * nc + c];
+                    }
+                }
+            }
+            // Background-subtracted pixels can be slightly negative in a channel the label lacks.
+            double t = 0;
+            for (int c = 0; c < nc; c++) {
+                t += Math.max(0, sum[c]);
+            }
+            if (t > 0) {
+                for (int c = 0; c < nc; c++) {
+                    w[c * k + a] = Math.max(0, sum[c]) / t;
+                }
+            }
+        }
     }
 
     /** Robust sigma (1.4826 × median absolute deviation) of the sums of the dimmest pixels. */

@@ -18,12 +18,15 @@ import java.util.SplittableRandom;
  * Retrains the shipped learned-unmixing model, or one for other spectra, and compares it with
  * NNLS on held-out frames. Run from the repository root:
  * <pre>
- * mvn -q -B -o -pl services/learning test-compile
+ * mvn -q -B -o -pl services/learning -am test-compile
  * java -Dai.djl.offline=true -cp "services/learning/target/classes:services/learning/target/test-classes:$(cat cp.txt)" \
- *     io.fluostream.learning.unmix.RetrainUnmixModel [spectra|default] [output directory] [steps]
+ *     io.fluostream.learning.unmix.RetrainUnmixModel [spectra|default] [output directory] [full|fine-tune]
  * </pre>
  * ({@code cp.txt} from {@code mvn -pl services/learning dependency:build-classpath -Dmdep.outputFile=cp.txt}).
  * The default output directory is this module's resources, where the shipped model lives.
+ * {@code full} (the default) trains in two stages, {@link UnmixTrainer.Settings#shipped()} from
+ * random weights and then {@link UnmixTrainer.Settings#lowLightFineTune()}; {@code fine-tune} runs
+ * only the second stage, on the model already in the output directory.
  */
 public final class RetrainUnmixModel {
 
@@ -31,17 +34,18 @@ public final class RetrainUnmixModel {
         ReferenceSpectra spectra = args.length > 0 && !args[0].equals("default") ? ReferenceSpectra.parse(args[0])
                 : ReferenceSpectra.of(SpectralMixing.defaultSpectra(4, 3));
         Path out = Path.of(args.length > 1 ? args[1] : "services/learning/src/main/resources/io/fluostream/learning/unmix");
-        UnmixTrainer.Settings s = UnmixTrainer.Settings.shipped();
-        if (args.length > 2) {
-            s = new UnmixTrainer.Settings(s.frames(), s.frameSize(), s.photonsMin(), s.photonsMax(), Integer.parseInt(args[2]),
-                    s.batch(), s.crop(), s.learningRate(), s.width(), s.seed());
+        boolean fineTuneOnly = args.length > 2 && args[2].equals("fine-tune");
+        LearnedUnmixer first;
+        if (fineTuneOnly) {
+            first = LearnedUnmixer.load(out, "unmix-cnn");
+            System.out.println("fine-tuning " + first.card().modelId() + " from " + out.toAbsolutePath());
+        } else {
+            System.out.println("training for spectra " + spectra.fingerprint() + " with " + UnmixTrainer.Settings.shipped());
+            first = UnmixTrainer.train(spectra, UnmixTrainer.Settings.shipped(), System.out::println);
         }
-        if (args.length > 4) { // photon range
-            s = new UnmixTrainer.Settings(s.frames(), s.frameSize(), Double.parseDouble(args[3]), Double.parseDouble(args[4]),
-                    s.steps(), s.batch(), s.crop(), s.learningRate(), s.width(), s.seed());
-        }
-        System.out.println("training for spectra " + spectra.fingerprint() + " with " + s);
-        try (LearnedUnmixer model = UnmixTrainer.train(spectra, s, System.out::println)) {
+        UnmixTrainer.Settings second = UnmixTrainer.Settings.lowLightFineTune();
+        System.out.println("fine-tuning with " + second);
+        try (first; LearnedUnmixer model = UnmixTrainer.fineTune(first, second, System.out::println)) {
             UnmixTrainer.save(model, out, "unmix-cnn");
             System.out.println("saved " + model.card().modelId() + " to " + out.toAbsolutePath());
             for (double photons : new double[] {2, 5, 20, 100}) {
