@@ -14,6 +14,9 @@ import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 
 /**
  * A trained U-Net denoiser ready to serve: rebuilds the network from its {@link DenoiserDesign},
@@ -24,7 +27,8 @@ import java.io.IOException;
  * augmentation): the output is the mean of the two, and half their difference is the per-pixel
  * spread — where the network's answer depends on how the frame is presented, it is unsure.
  *
- * <p>Owns native memory: close it. Not thread-safe (one caller at a time, as a stream thread is).
+ * <p>Owns native memory and an input buffer: close it. Not thread-safe (one caller at a time, as a
+ * stream thread is).
  */
 public final class DenoisingNetwork implements AutoCloseable {
 
@@ -32,15 +36,18 @@ public final class DenoisingNetwork implements AutoCloseable {
     private final Normalisation normalisation;
     private final NDManager manager;
     private final Block block;
-    private final ParameterStore parameters;
-    private final ClassicalGuide guide = new ClassicalGuide();
+    /** One per concurrent forward call (a store fills itself lazily, which is not thread-safe). */
+    private final ParameterStore[] parameters;
+    /** One per channel worker (each owns wavelet scratch). */
+    private ClassicalGuide[] guides = new ClassicalGuide[0];
+    private ByteBuffer inputBytes;
 
     private DenoisingNetwork(DenoiserDesign design, Normalisation normalisation, NDManager manager, Block block) {
         this.design = design;
         this.normalisation = normalisation;
         this.manager = manager;
         this.block = block;
-        this.parameters = new ParameterStore(manager, false);
+        this.parameters = new ParameterStore[] {new ParameterStore(manager, false), new ParameterStore(manager, false)};
     }
 
     /**
@@ -93,6 +100,14 @@ public final class DenoisingNetwork implements AutoCloseable {
      * @param confidence also run the mirrored pass and return the spread
      */
     public Prediction predict(float[] planes, int h, int w, boolean confidence) {
+        return predict(planes, h, w, confidence, ChannelWorkers.SERIAL);
+    }
+
+    /**
+     * {@link #predict(float[], int, int, boolean)} with the Java work around the network (guide,
+     * padding, reading the output back) spread over {@code workers}.
+     */
+    public Prediction predict(float[] planes, int h, int w, boolean confidence, ChannelWorkers workers) {
         int cin = design.unet().inputChannels();
         int c = design.channels();
         int given = c * design.frames();
@@ -102,59 +117,115 @@ public final class DenoisingNetwork implements AutoCloseable {
         }
         if (design.classicalGuide()) {
             float[] withGuide = java.util.Arrays.copyOf(planes, cin * h * w);
-            guide.compute(planes, 0, c, h, w, withGuide, design.guideOffset() * h * w);
+            ClassicalGuide[] guides = guides(workers.threads());
+            int plane = h * w;
+            int at = design.guideOffset() * plane;
+            workers.forEach(c, (k, ch) -> guides[k].computePlane(withGuide, ch * plane, h, w, withGuide, at + ch * plane));
             planes = withGuide;
         }
         int m = design.unet().sizeMultiple();
         int hp = (h + m - 1) / m * m;
         int wp = (w + m - 1) / m * m;
         int passes = confidence ? 2 : 1;
-        float[] input = new float[passes * cin * hp * wp];
-        for (int pass = 0; pass < passes; pass++) {
-            padNormalised(planes, cin, h, w, hp, wp, pass == 1, input, pass * cin * hp * wp);
-        }
-        float[] output;
-        try (NDManager scope = manager.newSubManager()) {
-            NDArray x = scope.create(input, new Shape(passes, cin, hp, wp));
-            NDArray y = block.forward(parameters, new NDList(x), false).singletonOrThrow();
-            output = y.toType(DataType.FLOAT32, false).toDevice(ai.djl.Device.cpu(), false).toFloatArray();
-        }
+        // The input goes straight into a direct buffer that libtorch reads in place (no float[] →
+        // buffer → tensor copies); kept for the next frame of the same size.
+        FloatBuffer input = inputBuffer(passes * cin * hp * wp);
+        float[] source = planes;
+        workers.forEach(passes * cin, (k, i) -> padNormalised(source, i % cin, h, w, hp, wp, i >= cin, input, i * hp * wp));
         float[] mean = new float[c * h * w];
         float[] spread = confidence ? new float[c * h * w] : null;
-        int planeP = hp * wp;
-        for (int ch = 0; ch < c; ch++) {
-            for (int y = 0; y < h; y++) {
-                int src = ch * planeP + y * wp;
-                int dst = (ch * h + y) * w;
-                for (int x = 0; x < w; x++) {
-                    float a = normalisation.out(output[src + x]);
-                    if (confidence) {
-                        float b = normalisation.out(output[c * planeP + src + (w - 1 - x)]);
-                        mean[dst + x] = 0.5f * (a + b);
-                        spread[dst + x] = 0.5f * Math.abs(a - b);
-                    } else {
-                        mean[dst + x] = a;
+        // On the CPU with a thread per pass, each pass is one whole forward call on its own thread
+        // (libtorch one thread each): two independent calls scale better than one call whose every
+        // operation is split over OpenMP threads and waits at a barrier — much better when other
+        // work shares the cores, since a descheduled OpenMP thread stalls the whole operation.
+        boolean split = passes > 1 && workers.threads() >= passes && manager.getDevice().equals(Device.cpu());
+        int calls = split ? passes : 1;
+        int batch = passes / calls;
+        int threadsPerCall = workers.threads() / passes;
+        long callBytes = 4L * batch * cin * hp * wp;
+        NDManager[] scopes = new NDManager[calls];
+        FloatBuffer[] outputs = new FloatBuffer[calls];
+        try {
+            for (int i = 0; i < calls; i++) {
+                scopes[i] = manager.newSubManager();
+            }
+            workers.forEach(calls, (k, i) -> {
+                if (split) {
+                    Torch.useThreads(threadsPerCall);
+                }
+                ByteBuffer in = inputBytes.slice((int) (i * callBytes), (int) callBytes).order(ByteOrder.nativeOrder());
+                NDArray x = scopes[i].create(in, new Shape(batch, cin, hp, wp), DataType.FLOAT32);
+                NDArray y = block.forward(parameters[i], new NDList(x), false).singletonOrThrow();
+                if (!y.getDevice().equals(Device.cpu())) {
+                    y = y.toDevice(Device.cpu(), false);
+                }
+                // Read before the scope closes: on the CPU the buffer may be the tensor's own memory.
+                outputs[i] = y.toType(DataType.FLOAT32, false).toByteBuffer(true).order(ByteOrder.nativeOrder()).asFloatBuffer();
+            });
+            if (split) {
+                // The caller ran a pass too: give it back its whole count for its next call.
+                Torch.useThreads(workers.threads());
+            }
+            int planeP = hp * wp;
+            // Where pass 1 (mirrored) starts: its own call's output, or the second half of the batch's.
+            FloatBuffer upright = outputs[0];
+            FloatBuffer mirrored = split ? outputs[1] : outputs[0];
+            int mirroredAt = split ? 0 : c * planeP;
+            workers.forEach(c, (k, ch) -> {
+                for (int yy = 0; yy < h; yy++) {
+                    int src = ch * planeP + yy * wp;
+                    int dst = (ch * h + yy) * w;
+                    for (int xx = 0; xx < w; xx++) {
+                        float a = normalisation.out(upright.get(src + xx));
+                        if (spread != null) {
+                            float b = normalisation.out(mirrored.get(mirroredAt + src + (w - 1 - xx)));
+                            mean[dst + xx] = 0.5f * (a + b);
+                            spread[dst + xx] = 0.5f * Math.abs(a - b);
+                        } else {
+                            mean[dst + xx] = a;
+                        }
                     }
+                }
+            });
+        } finally {
+            for (NDManager scope : scopes) {
+                if (scope != null) {
+                    scope.close();
                 }
             }
         }
         return new Prediction(mean, spread);
     }
 
-    /** Normalises and reflect-pads {@code cin} planes to {@code hp × wp}, mirrored left–right if asked. */
-    private void padNormalised(float[] planes, int cin, int h, int w, int hp, int wp, boolean mirror, float[] out, int outOffset) {
-        for (int p = 0; p < cin; p++) {
-            int src = p * h * w;
-            int dst = outOffset + p * hp * wp;
-            for (int y = 0; y < hp; y++) {
-                int sy = reflect(y, h);
-                for (int x = 0; x < wp; x++) {
-                    int sx = reflect(x, w);
-                    if (mirror) {
-                        sx = w - 1 - sx;
-                    }
-                    out[dst + y * wp + x] = normalisation.in(planes[src + sy * w + sx]);
+    private ClassicalGuide[] guides(int workers) {
+        if (guides.length < workers) {
+            ClassicalGuide[] more = java.util.Arrays.copyOf(guides, workers);
+            for (int i = guides.length; i < workers; i++) {
+                more[i] = new ClassicalGuide();
+            }
+            guides = more;
+        }
+        return guides;
+    }
+
+    private FloatBuffer inputBuffer(int floats) {
+        if (inputBytes == null || inputBytes.capacity() != 4 * floats) {
+            inputBytes = ByteBuffer.allocateDirect(4 * floats).order(ByteOrder.nativeOrder());
+        }
+        return inputBytes.asFloatBuffer();
+    }
+
+    /** Normalises and reflect-pads one plane to {@code hp × wp}, mirrored left–right if asked. */
+    private void padNormalised(float[] planes, int p, int h, int w, int hp, int wp, boolean mirror, FloatBuffer out, int dst) {
+        int src = p * h * w;
+        for (int y = 0; y < hp; y++) {
+            int sy = reflect(y, h);
+            for (int x = 0; x < wp; x++) {
+                int sx = reflect(x, w);
+                if (mirror) {
+                    sx = w - 1 - sx;
                 }
+                out.put(dst + y * wp + x, normalisation.in(planes[src + sy * w + sx]));
             }
         }
     }
