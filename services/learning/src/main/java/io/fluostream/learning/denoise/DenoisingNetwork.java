@@ -5,6 +5,7 @@ import ai.djl.MalformedModelException;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
@@ -17,6 +18,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.util.List;
 
 /**
  * A trained U-Net denoiser ready to serve: rebuilds the network from its {@link DenoiserDesign},
@@ -38,6 +40,8 @@ public final class DenoisingNetwork implements AutoCloseable {
     private final Block block;
     /** One per concurrent forward call (a store fills itself lazily, which is not thread-safe). */
     private final ParameterStore[] parameters;
+    /** The layers between the fold and unfold (empty: no fold); the serving path folds in Java. */
+    private final List<Block> foldedLayers;
     /** One per channel worker (each owns wavelet scratch). */
     private ClassicalGuide[] guides = new ClassicalGuide[0];
     private ByteBuffer inputBytes;
@@ -47,6 +51,7 @@ public final class DenoisingNetwork implements AutoCloseable {
         this.normalisation = normalisation;
         this.manager = manager;
         this.block = block;
+        this.foldedLayers = UNet.foldedLayers(block);
         this.parameters = new ParameterStore[] {new ParameterStore(manager, false), new ParameterStore(manager, false)};
     }
 
@@ -131,7 +136,10 @@ public final class DenoisingNetwork implements AutoCloseable {
         // buffer → tensor copies); kept for the next frame of the same size.
         FloatBuffer input = inputBuffer(passes * cin * hp * wp);
         float[] source = planes;
-        workers.forEach(passes * cin, (k, i) -> padNormalised(source, i % cin, h, w, hp, wp, i >= cin, input, i * hp * wp));
+        // Folded here while padding (pixel (y, x) of plane p → plane p·f² + (y mod f)·f + x mod f at
+        // (y/f, x/f)), the layout UNet's fold makes: one pass over the data instead of a 6-D transpose.
+        int f = foldedLayers.isEmpty() ? 1 : design.unet().fold();
+        workers.forEach(passes * cin, (k, i) -> padNormalised(source, i % cin, h, w, hp, wp, f, i >= cin, input, i * hp * wp));
         float[] mean = new float[c * h * w];
         float[] spread = confidence ? new float[c * h * w] : null;
         // On the CPU with a thread per pass, each pass is one whole forward call on its own thread
@@ -154,8 +162,8 @@ public final class DenoisingNetwork implements AutoCloseable {
                     Torch.useThreads(threadsPerCall);
                 }
                 ByteBuffer in = inputBytes.slice((int) (i * callBytes), (int) callBytes).order(ByteOrder.nativeOrder());
-                NDArray x = scopes[i].create(in, new Shape(batch, cin, hp, wp), DataType.FLOAT32);
-                NDArray y = block.forward(parameters[i], new NDList(x), false).singletonOrThrow();
+                NDArray x = scopes[i].create(in, new Shape(batch, cin * f * f, hp / f, wp / f), DataType.FLOAT32);
+                NDArray y = forward(parameters[i], x, f);
                 if (!y.getDevice().equals(Device.cpu())) {
                     y = y.toDevice(Device.cpu(), false);
                 }
@@ -171,14 +179,20 @@ public final class DenoisingNetwork implements AutoCloseable {
             FloatBuffer upright = outputs[0];
             FloatBuffer mirrored = split ? outputs[1] : outputs[0];
             int mirroredAt = split ? 0 : c * planeP;
+            int shift = Integer.numberOfTrailingZeros(f);
+            int odd = f - 1;
+            int foldedPlane = (hp >> shift) * (wp >> shift);
+            int wf = wp >> shift;
             workers.forEach(c, (k, ch) -> {
                 for (int yy = 0; yy < h; yy++) {
-                    int src = ch * planeP + yy * wp;
+                    // Row yy of channel ch sits, folded, in planes ch·f² + (yy mod f)·f + dx, row yy/f.
+                    int row = ((ch << shift) + (yy & odd) << shift) * foldedPlane + (yy >> shift) * wf;
                     int dst = (ch * h + yy) * w;
                     for (int xx = 0; xx < w; xx++) {
-                        float a = normalisation.out(upright.get(src + xx));
+                        float a = normalisation.out(upright.get(row + (xx & odd) * foldedPlane + (xx >> shift)));
                         if (spread != null) {
-                            float b = normalisation.out(mirrored.get(mirroredAt + src + (w - 1 - xx)));
+                            int xm = w - 1 - xx;
+                            float b = normalisation.out(mirrored.get(mirroredAt + row + (xm & odd) * foldedPlane + (xm >> shift)));
                             mean[dst + xx] = 0.5f * (a + b);
                             spread[dst + xx] = 0.5f * Math.abs(a - b);
                         } else {
@@ -195,6 +209,23 @@ public final class DenoisingNetwork implements AutoCloseable {
             }
         }
         return new Prediction(mean, spread);
+    }
+
+    /** The denoiser on input folded by {@code f} (1: not folded); output folded the same way. */
+    private NDArray forward(ParameterStore store, NDArray x, int f) {
+        if (f == 1) {
+            return block.forward(store, new NDList(x), false).singletonOrThrow();
+        }
+        NDArray u = x;
+        for (Block layer : foldedLayers) {
+            u = layer.forward(store, new NDList(u), false).singletonOrThrow();
+        }
+        if (design.classicalGuide()) {
+            // The guide's planes, folded: channel c's f² planes follow each other.
+            long from = (long) design.guideOffset() * f * f;
+            u = u.add(x.get(new NDIndex(":, {}:{}, :, :", from, from + (long) design.channels() * f * f)));
+        }
+        return u;
     }
 
     private ClassicalGuide[] guides(int workers) {
@@ -215,17 +246,26 @@ public final class DenoisingNetwork implements AutoCloseable {
         return inputBytes.asFloatBuffer();
     }
 
-    /** Normalises and reflect-pads one plane to {@code hp × wp}, mirrored left–right if asked. */
-    private void padNormalised(float[] planes, int p, int h, int w, int hp, int wp, boolean mirror, FloatBuffer out, int dst) {
+    /**
+     * Normalises and reflect-pads one plane to {@code hp × wp}, mirrored left–right if asked, and
+     * folds it by {@code f} into {@code f²} planes of {@code hp/f × wp/f} at {@code out[dst…]}.
+     */
+    private void padNormalised(float[] planes, int p, int h, int w, int hp, int wp, int f, boolean mirror,
+                               FloatBuffer out, int dst) {
         int src = p * h * w;
+        int shift = Integer.numberOfTrailingZeros(f);
+        int odd = f - 1;
+        int wf = wp >> shift;
+        int foldedPlane = (hp >> shift) * wf;
         for (int y = 0; y < hp; y++) {
             int sy = reflect(y, h);
+            int row = dst + ((y & odd) << shift) * foldedPlane + (y >> shift) * wf;
             for (int x = 0; x < wp; x++) {
                 int sx = reflect(x, w);
                 if (mirror) {
                     sx = w - 1 - sx;
                 }
-                out.put(dst + y * wp + x, normalisation.in(planes[src + sy * w + sx]));
+                out.put(row + (x & odd) * foldedPlane + (x >> shift), normalisation.in(planes[src + sy * w + sx]));
             }
         }
     }
