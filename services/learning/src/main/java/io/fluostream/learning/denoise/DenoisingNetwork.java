@@ -45,6 +45,7 @@ public final class DenoisingNetwork implements AutoCloseable {
     /** One per channel worker (each owns wavelet scratch). */
     private ClassicalGuide[] guides = new ClassicalGuide[0];
     private ByteBuffer inputBytes;
+    private float[] guideScratch = new float[0];
 
     private DenoisingNetwork(DenoiserDesign design, Normalisation normalisation, NDManager manager, Block block) {
         this.design = design;
@@ -120,13 +121,14 @@ public final class DenoisingNetwork implements AutoCloseable {
             throw new IllegalArgumentException("network takes " + design.frames() + " frame(s) of " + c + " channels ("
                     + given + " planes of " + h + "x" + w + " = " + (long) given * h * w + " samples), got " + planes.length);
         }
+        float[] guidePlanes = null;
         if (design.classicalGuide()) {
-            float[] withGuide = java.util.Arrays.copyOf(planes, cin * h * w);
+            float[] g = guidePlanes(c * h * w);
             ClassicalGuide[] guides = guides(workers.threads());
             int plane = h * w;
-            int at = design.guideOffset() * plane;
-            workers.forEach(c, (k, ch) -> guides[k].computePlane(withGuide, ch * plane, h, w, withGuide, at + ch * plane));
-            planes = withGuide;
+            float[] frames = planes;
+            workers.forEach(c, (k, ch) -> guides[k].computePlane(frames, ch * plane, h, w, g, ch * plane));
+            guidePlanes = g;
         }
         int m = design.unet().sizeMultiple();
         int hp = (h + m - 1) / m * m;
@@ -135,11 +137,16 @@ public final class DenoisingNetwork implements AutoCloseable {
         // The input goes straight into a direct buffer that libtorch reads in place (no float[] →
         // buffer → tensor copies); kept for the next frame of the same size.
         FloatBuffer input = inputBuffer(passes * cin * hp * wp);
-        float[] source = planes;
         // Folded here while padding (pixel (y, x) of plane p → plane p·f² + (y mod f)·f + x mod f at
         // (y/f, x/f)), the layout UNet's fold makes: one pass over the data instead of a 6-D transpose.
         int f = foldedLayers.isEmpty() ? 1 : design.unet().fold();
-        workers.forEach(passes * cin, (k, i) -> padNormalised(source, i % cin, h, w, hp, wp, f, i >= cin, input, i * hp * wp));
+        float[] frames = planes;
+        float[] guide = guidePlanes;
+        workers.forEach(cin, (k, p) -> {
+            float[] src = p < given ? frames : guide;
+            int at = (p < given ? p : p - given) * h * w;
+            padNormalised(src, at, h, w, hp, wp, f, input, p * hp * wp, passes == 2 ? (cin + p) * hp * wp : -1);
+        });
         float[] mean = new float[c * h * w];
         float[] spread = confidence ? new float[c * h * w] : null;
         // On the CPU with a thread per pass, each pass is one whole forward call on its own thread
@@ -247,27 +254,55 @@ public final class DenoisingNetwork implements AutoCloseable {
     }
 
     /**
-     * Normalises and reflect-pads one plane to {@code hp × wp}, mirrored left–right if asked, and
-     * folds it by {@code f} into {@code f²} planes of {@code hp/f × wp/f} at {@code out[dst…]}.
+     * Normalises and reflect-pads the plane at {@code src[at…]} to {@code hp × wp} and folds it by
+     * {@code f} into {@code f²} planes of {@code hp/f × wp/f} at {@code out[dst…]}; with
+     * {@code mirroredDst ≥ 0} also its left–right mirror image there (the second pass).
      */
-    private void padNormalised(float[] planes, int p, int h, int w, int hp, int wp, int f, boolean mirror,
-                               FloatBuffer out, int dst) {
-        int src = p * h * w;
-        int shift = Integer.numberOfTrailingZeros(f);
-        int odd = f - 1;
-        int wf = wp >> shift;
-        int foldedPlane = (hp >> shift) * wf;
+    private void padNormalised(float[] src, int at, int h, int w, int hp, int wp, int f, FloatBuffer out, int dst,
+                               int mirroredDst) {
+        int wf = wp / f;
+        int foldedPlane = hp / f * wf;
+        float[] row = new float[wp];
+        float[] mirrored = new float[wp];
+        float[] part = new float[wf];
         for (int y = 0; y < hp; y++) {
-            int sy = reflect(y, h);
-            int row = dst + ((y & odd) << shift) * foldedPlane + (y >> shift) * wf;
-            for (int x = 0; x < wp; x++) {
-                int sx = reflect(x, w);
-                if (mirror) {
-                    sx = w - 1 - sx;
+            int from = at + reflect(y, h) * w;
+            for (int x = 0; x < w; x++) {
+                row[x] = normalisation.in(src[from + x]);
+            }
+            for (int x = w; x < wp; x++) {
+                row[x] = row[reflect(x, w)];
+            }
+            int offset = ((y % f) * f * (hp / f) + y / f) * wf;
+            put(row, f, wf, out, dst + offset, foldedPlane, part);
+            if (mirroredDst >= 0) {
+                for (int x = 0; x < wp; x++) {
+                    mirrored[x] = row[w - 1 - reflect(x, w)];
                 }
-                out.put(row + (x & odd) * foldedPlane + (x >> shift), normalisation.in(planes[src + sy * w + sx]));
+                put(mirrored, f, wf, out, mirroredDst + offset, foldedPlane, part);
             }
         }
+    }
+
+    /** Writes a padded row folded: its samples {@code dx, dx + f, …} to {@code out[at + dx·foldedPlane…]}. */
+    private static void put(float[] row, int f, int wf, FloatBuffer out, int at, int foldedPlane, float[] part) {
+        if (f == 1) {
+            out.put(at, row, 0, wf);
+            return;
+        }
+        for (int dx = 0; dx < f; dx++) {
+            for (int i = 0; i < wf; i++) {
+                part[i] = row[i * f + dx];
+            }
+            out.put(at + dx * foldedPlane, part, 0, wf);
+        }
+    }
+
+    private float[] guidePlanes(int length) {
+        if (guideScratch.length != length) {
+            guideScratch = new float[length];
+        }
+        return guideScratch;
     }
 
     static int reflect(int i, int n) {

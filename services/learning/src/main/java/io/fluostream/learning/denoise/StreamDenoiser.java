@@ -185,10 +185,12 @@ public final class StreamDenoiser implements AutoCloseable {
         int c = f.channels();
         int n = f.height() * f.width() * c;
         int k = model.contextFrames();
-        float[] planes = new float[(1 + k) * n];
-        System.arraycopy(f.values(), 0, planes, 0, n);
-        for (int i = 0; i < k; i++) {
-            System.arraycopy(past[i], 0, planes, (1 + i) * n, n);
+        float[] planes = f.values();
+        if (k > 0) {
+            planes = java.util.Arrays.copyOf(planes, (1 + k) * n);
+            for (int i = 0; i < k; i++) {
+                System.arraycopy(past[i], 0, planes, (1 + i) * n, n);
+            }
         }
         Torch.useThreads(settings.inferenceThreads());
         DenoisingNetwork.Prediction p = model.predict(planes, f.height(), f.width(), settings.confidence(), workers);
