@@ -191,15 +191,24 @@ public final class DenoisingNetwork implements AutoCloseable {
             int foldedPlane = (hp >> shift) * (wp >> shift);
             int wf = wp >> shift;
             workers.forEach(c, (k, ch) -> {
+                // The channel's f² folded planes, copied out in bulk (element reads from the buffer cost more).
+                int first = ch * planeP;
+                float[] up = new float[planeP];
+                upright.get(first, up, 0, planeP);
+                float[] mir = null;
+                if (spread != null) {
+                    mir = new float[planeP];
+                    mirrored.get(mirroredAt + first, mir, 0, planeP);
+                }
                 for (int yy = 0; yy < h; yy++) {
-                    // Row yy of channel ch sits, folded, in planes ch·f² + (yy mod f)·f + dx, row yy/f.
-                    int row = ((ch << shift) + (yy & odd) << shift) * foldedPlane + (yy >> shift) * wf;
+                    // Row yy sits, folded, in planes (yy mod f)·f + dx of the channel's f², row yy/f.
+                    int row = ((yy & odd) << shift) * foldedPlane + (yy >> shift) * wf;
                     int dst = (ch * h + yy) * w;
                     for (int xx = 0; xx < w; xx++) {
-                        float a = normalisation.out(upright.get(row + (xx & odd) * foldedPlane + (xx >> shift)));
+                        float a = normalisation.out(up[row + (xx & odd) * foldedPlane + (xx >> shift)]);
                         if (spread != null) {
                             int xm = w - 1 - xx;
-                            float b = normalisation.out(mirrored.get(mirroredAt + row + (xm & odd) * foldedPlane + (xm >> shift)));
+                            float b = normalisation.out(mir[row + (xm & odd) * foldedPlane + (xm >> shift)]);
                             mean[dst + xx] = 0.5f * (a + b);
                             spread[dst + xx] = 0.5f * Math.abs(a - b);
                         } else {
