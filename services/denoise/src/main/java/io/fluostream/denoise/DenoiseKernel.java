@@ -138,7 +138,8 @@ public class DenoiseKernel implements StageKernel {
                 Parameter.flag("confidence", true,
                         "compute the per-pixel uncertainty plane (a second, mirrored network pass)"),
                 Parameter.integer("inference_threads", 1, 64, 1,
-                        "libtorch intra-op threads for inference on the CPU"));
+                        "threads of the learned denoiser on the CPU: libtorch's and the Java work around the network"
+                                + " (with confidence on and 2 or more, the two passes run side by side)"));
     }
 
     @Override

@@ -10,6 +10,7 @@ import io.fluostream.imaging.sim.ForwardModel;
 import io.fluostream.imaging.sim.SimulatedFrame;
 import io.fluostream.imaging.sim.SimulationSettings;
 import io.fluostream.learning.denoise.BlindSpotTrainer;
+import io.fluostream.learning.denoise.ChannelWorkers;
 import io.fluostream.learning.denoise.DenoiserDesign;
 import io.fluostream.learning.denoise.FrameHistory;
 import io.fluostream.learning.denoise.InMemoryModelLog;
@@ -332,17 +333,18 @@ public final class BenchDenoise implements Callable<Integer> {
             }
             double perFrame = (System.nanoTime() - t0) / 1e9 / n;
             double mpix = (double) speedSize * speedSize / 1e6;
-            // The network alone (both passes), as the serving path calls it.
+            // The network with its guide, padding and read-back (both passes), as the serving path calls it.
             float[] planes = new float[channels * speedSize * speedSize];
             java.util.Arrays.fill(planes, 1f);
-            try (var loaded = registry.load(registry.model("speed/1").orElseThrow())) {
+            try (var loaded = registry.load(registry.model("speed/1").orElseThrow());
+                 ChannelWorkers workers = new ChannelWorkers(threads)) {
                 Torch.useThreads(threads);
                 for (int i = 0; i < warm; i++) {
-                    loaded.predict(planes, speedSize, speedSize, true);
+                    loaded.predict(planes, speedSize, speedSize, true, workers);
                 }
                 long t1 = System.nanoTime();
                 for (int i = 0; i < n; i++) {
-                    loaded.predict(planes, speedSize, speedSize, true);
+                    loaded.predict(planes, speedSize, speedSize, true, workers);
                 }
                 double netPerFrame = (System.nanoTime() - t1) / 1e9 / n;
                 System.out.printf(Locale.ROOT, "  speed %s, %d thread(s): %.3f s/frame end to end (%.2f Mpix/s), network %.3f s (%.2f Mpix/s)%n",

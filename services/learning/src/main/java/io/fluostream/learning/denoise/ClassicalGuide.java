@@ -30,8 +30,13 @@ final class ClassicalGuide {
     void compute(float[] src, int offset, int channels, int h, int w, float[] dst, int dstOffset) {
         int n = h * w;
         for (int c = 0; c < channels; c++) {
-            wavelet.denoise(src, offset + c * n, h, w, 1.0, dst, dstOffset + c * n);
+            computePlane(src, offset + c * n, h, w, dst, dstOffset + c * n);
         }
+    }
+
+    /** The guide of one stabilised plane. */
+    void computePlane(float[] src, int offset, int h, int w, float[] dst, int dstOffset) {
+        wavelet.denoise(src, offset, h, w, 1.0, dst, dstOffset);
     }
 
     /** The same on normalised planes: back to the stabilised domain, denoise, normalise again. */

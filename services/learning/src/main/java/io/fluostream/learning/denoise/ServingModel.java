@@ -26,6 +26,11 @@ public interface ServingModel extends AutoCloseable {
 
     DenoisingNetwork.Prediction predict(float[] planes, int height, int width, boolean confidence);
 
+    /** {@link #predict} with the Java work around the network spread over {@code workers} where the model can. */
+    default DenoisingNetwork.Prediction predict(float[] planes, int height, int width, boolean confidence, ChannelWorkers workers) {
+        return predict(planes, height, width, confidence);
+    }
+
     @Override
     void close();
 }

@@ -40,6 +40,21 @@ public final class StabilisedFrame {
         return of(raw, models);
     }
 
+    /**
+     * {@link #of(Image, double, NoiseEstimator)} with the channels spread over {@code workers}, each
+     * fitting with its own estimator ({@code estimators[worker]}; at least {@code workers.threads()}).
+     */
+    public static StabilisedFrame of(Image raw, double offsetAdu, NoiseEstimator[] estimators, ChannelWorkers workers) {
+        int n = raw.planeSize();
+        float[] v = new float[raw.data().length];
+        GeneralisedAnscombe[] t = new GeneralisedAnscombe[raw.channels()];
+        workers.forEach(raw.channels(), (k, c) -> {
+            t[c] = new GeneralisedAnscombe(estimators[k].estimate(raw.data(), raw.planeOffset(c), raw.height(), raw.width(), offsetAdu));
+            t[c].forward(raw.data(), c * n, v, c * n, n);
+        });
+        return new StabilisedFrame(v, t, raw.channels(), raw.height(), raw.width());
+    }
+
     /** Stabilises with noise models already fitted (one per channel). */
     public static StabilisedFrame of(Image raw, NoiseModel[] models) {
         if (models.length != raw.channels()) {
@@ -82,11 +97,40 @@ public final class StabilisedFrame {
 
     /** Denoised stabilised values (C×H×W) → offset-free ADU, per channel with this frame's noise. */
     public Image inverse(float[] denoised) {
+        return inverse(denoised, ChannelWorkers.SERIAL);
+    }
+
+    /** {@link #inverse(float[])} with the channels spread over {@code workers}. */
+    public Image inverse(float[] denoised, ChannelWorkers workers) {
         Image out = new Image(channels, height, width);
         int n = height * width;
-        for (int c = 0; c < channels; c++) {
-            transforms[c].inverse(denoised, c * n, out.data(), c * n, n);
-        }
+        workers.forEach(channels, (k, c) -> transforms[c].inverse(denoised, c * n, out.data(), c * n, n));
+        return out;
+    }
+
+    /**
+     * A spread around a denoised estimate (both stabilised, C×H×W) in offset-free ADU: half the
+     * distance between the inverses of {@code denoised ± spread}, so it follows the inverse's slope
+     * at each pixel's level.
+     */
+    public Image spreadInAdu(float[] denoised, float[] spread, ChannelWorkers workers) {
+        Image out = new Image(channels, height, width);
+        int n = height * width;
+        float[] u = out.data();
+        workers.forEach(channels, (k, c) -> {
+            float[] hi = new float[n];
+            float[] lo = new float[n];
+            int at = c * n;
+            for (int i = 0; i < n; i++) {
+                hi[i] = denoised[at + i] + spread[at + i];
+                lo[i] = denoised[at + i] - spread[at + i];
+            }
+            transforms[c].inverse(hi, 0, u, at, n);
+            transforms[c].inverse(lo, 0, lo, 0, n);
+            for (int i = 0; i < n; i++) {
+                u[at + i] = 0.5f * Math.abs(u[at + i] - lo[i]);
+            }
+        });
         return out;
     }
 }

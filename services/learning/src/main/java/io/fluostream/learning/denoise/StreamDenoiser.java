@@ -47,7 +47,8 @@ public final class StreamDenoiser implements AutoCloseable {
      * @param temporalContext  earlier frames remembered and offered as context (0..2); a model with
      *                         context needs at least as many
      * @param confidence       compute the uncertainty plane (a second, mirrored pass)
-     * @param inferenceThreads libtorch intra-op threads of the serving thread
+     * @param inferenceThreads libtorch intra-op threads of the serving thread; the learned path's Java
+     *                         work (noise fit, guide, inverse) is spread over as many threads
      */
     public record Settings(ClassicalDenoiser.Settings classical, int temporalContext, boolean confidence, int inferenceThreads) {
 
@@ -70,7 +71,10 @@ public final class StreamDenoiser implements AutoCloseable {
     private final String stage;
     private final ModelRegistry registry;
     private final String instance;
-    private final NoiseEstimator estimator = new NoiseEstimator(NoiseEstimator.DEFAULT_BLOCK_SIZE);
+    /** One per channel worker (each owns scratch). */
+    private NoiseEstimator[] estimators = new NoiseEstimator[0];
+    /** The learned path's Java work on {@code inference_threads} threads (see {@link ChannelWorkers}). */
+    private ChannelWorkers workers = ChannelWorkers.SERIAL;
     private volatile ModelLog log;
     private ClassicalDenoiser classical;
     private ClassicalDenoiser.Settings classicalSettings;
@@ -138,8 +142,9 @@ public final class StreamDenoiser implements AutoCloseable {
         Result result;
         StabilisedFrame stabilised = null;
         if (model != null) {
-            stabilised = StabilisedFrame.of(raw, offsetAdu, estimator);
-            result = learned(model, stabilised, past, settings);
+            ChannelWorkers w = workers(settings.inferenceThreads());
+            stabilised = StabilisedFrame.of(raw, offsetAdu, estimators, w);
+            result = learned(model, stabilised, past, settings, w);
         } else {
             ClassicalDenoiser.Result r = classicalDevice != null
                     ? deviceClassical(settings.classical()).denoise(raw, offsetAdu)
@@ -160,33 +165,37 @@ public final class StreamDenoiser implements AutoCloseable {
         return result;
     }
 
-    private Result learned(ServingModel model, StabilisedFrame f, float[][] past, Settings settings) {
+    /** Workers for {@code threads}, with a noise estimator each; made again when the count changes. */
+    private ChannelWorkers workers(int threads) {
+        if (workers.threads() != threads) {
+            workers.close();
+            workers = threads == 1 ? ChannelWorkers.SERIAL : new ChannelWorkers(threads);
+        }
+        if (estimators.length < threads) {
+            NoiseEstimator[] more = java.util.Arrays.copyOf(estimators, threads);
+            for (int i = estimators.length; i < threads; i++) {
+                more[i] = new NoiseEstimator(NoiseEstimator.DEFAULT_BLOCK_SIZE);
+            }
+            estimators = more;
+        }
+        return workers;
+    }
+
+    private Result learned(ServingModel model, StabilisedFrame f, float[][] past, Settings settings, ChannelWorkers workers) {
         int c = f.channels();
         int n = f.height() * f.width() * c;
         int k = model.contextFrames();
-        float[] planes = new float[(1 + k) * n];
-        System.arraycopy(f.values(), 0, planes, 0, n);
-        for (int i = 0; i < k; i++) {
-            System.arraycopy(past[i], 0, planes, (1 + i) * n, n);
+        float[] planes = f.values();
+        if (k > 0) {
+            planes = java.util.Arrays.copyOf(planes, (1 + k) * n);
+            for (int i = 0; i < k; i++) {
+                System.arraycopy(past[i], 0, planes, (1 + i) * n, n);
+            }
         }
         Torch.useThreads(settings.inferenceThreads());
-        DenoisingNetwork.Prediction p = model.predict(planes, f.height(), f.width(), settings.confidence());
-        Image denoised = f.inverse(p.denoised());
-        Image uncertainty = null;
-        if (p.spread() != null) {
-            float[] hi = new float[n];
-            float[] lo = new float[n];
-            for (int i = 0; i < n; i++) {
-                hi[i] = p.denoised()[i] + p.spread()[i];
-                lo[i] = p.denoised()[i] - p.spread()[i];
-            }
-            uncertainty = f.inverse(hi);
-            float[] u = uncertainty.data();
-            float[] l = f.inverse(lo).data();
-            for (int i = 0; i < n; i++) {
-                u[i] = 0.5f * Math.abs(u[i] - l[i]);
-            }
-        }
+        DenoisingNetwork.Prediction p = model.predict(planes, f.height(), f.width(), settings.confidence(), workers);
+        Image denoised = f.inverse(p.denoised(), workers);
+        Image uncertainty = p.spread() == null ? null : f.spreadInAdu(p.denoised(), p.spread(), workers);
         List<NoiseModel> noise = new ArrayList<>();
         double sigma = 0;
         int plane = f.height() * f.width();
@@ -480,6 +489,7 @@ public final class StreamDenoiser implements AutoCloseable {
         if (deviceClassical != null) {
             deviceClassical.close();
         }
+        workers.close();
         registry.close();
     }
 

@@ -18,7 +18,8 @@ import java.util.Map;
  * @param cropSize          side of the crops taken from frames, px
  * @param sampleEvery       after the reservoir has {@code minCrops}, take a crop from every n-th frame
  * @param minCrops          crops collected before training starts
- * @param heldOutCrops      crops kept out of training to validate on (every 5th crop until full)
+ * @param heldOutCrops      crops kept out of training to validate on (every 5th crop until full; training
+ *                          starts once it is full)
  * @param firstVersionSteps steps before the first version is published
  * @param stepsPerVersion   steps between later versions
  * @param maxSteps          training stops after this many steps (0: runs until stopped)

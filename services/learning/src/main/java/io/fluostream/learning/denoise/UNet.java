@@ -73,6 +73,21 @@ public final class UNet {
         }
     }
 
+    /**
+     * The layers of a denoiser (see {@link #denoiser}) that run at the folded resolution — what it
+     * computes between its fold and its unfold, without the guide — for a caller that writes its
+     * input folded and reads its output unfolded itself (the serving path: no transposes in
+     * libtorch). Empty without a fold.
+     */
+    static List<Block> foldedLayers(Block denoiser) {
+        Block unet = denoiser instanceof ParallelBlock ? denoiser.getChildren().get(0).getValue() : denoiser;
+        var children = unet.getChildren();
+        if (children.size() != 4 || !(children.get(0).getValue() instanceof LambdaBlock)) {
+            return List.of();
+        }
+        return List.of(children.get(1).getValue(), children.get(2).getValue());
+    }
+
     public static Block build(UNetArchitecture a) {
         SequentialBlock net = new SequentialBlock();
         int f = a.fold();

@@ -40,6 +40,11 @@ final class UNetModel implements ServingModel {
     }
 
     @Override
+    public DenoisingNetwork.Prediction predict(float[] planes, int height, int width, boolean confidence, ChannelWorkers workers) {
+        return network.predict(planes, height, width, confidence, workers);
+    }
+
+    @Override
     public void close() {
         network.close();
     }

@@ -69,6 +69,38 @@ class BlindSpotTrainerTest {
         }
     }
 
+    @Test
+    void trainingWaitsForTheWholeHeldOutSetAndScoresTheBaselineAndVersionsOnIt() throws Exception {
+        SimulatedStream stream = new SimulatedStream(32, 2, 2);
+        InMemoryModelLog log = new InMemoryModelLog();
+        try (ModelRegistry registry = new ModelRegistry("denoise", Device.cpu())) {
+            log.subscribe(registry::apply);
+            // A learning rate too small to move the network: every version is the classical estimate,
+            // so its held-out loss must equal the baseline's, which holds only on the same crops.
+            TrainingOptions o = TrainingOptions.defaults().withNetwork(4, 1).withTraining(new TrainingSettings(16, 2, 1e-9, 0.1, 2))
+                    .withSchedule(2, 2, 3, 1000, 3).withSampling(32, 1);
+            OnlineTrainer trainer = new OnlineTrainer("denoise", o, registry, log, Device.cpu(), "test-1", 5);
+            trainer.start();
+            // Five crops: the 5th is held out, 4 train (≥ min crops 2), but the held-out set wants 2.
+            for (int t = 0; t < 5; t++) {
+                trainer.offer("sim", t, stream.stabilised(t), null);
+            }
+            Thread.sleep(500);
+            assertEquals(1, trainer.progress().heldOut());
+            assertEquals(OnlineTrainer.State.COLLECTING, trainer.progress().state(), "training started on an incomplete held-out set");
+            for (int t = 5; t < 10; t++) {
+                trainer.offer("sim", t, stream.stabilised(t), null);
+            }
+            waitForVersion(trainer);
+            trainer.stop();
+            OnlineTrainer.Progress p = trainer.progress();
+            assertEquals(2, p.heldOut());
+            assertEquals(2, log.records().get(0).getValue().getModel().getData().getHeldOutCrops());
+            assertEquals(p.bestValidation(), p.validationLoss(), 1e-4 * p.bestValidation(),
+                    "an unchanged network scored " + p.validationLoss() + " against the baseline's " + p.bestValidation());
+        }
+    }
+
     static void waitForVersion(OnlineTrainer trainer) throws InterruptedException {
         for (int i = 0; i < 600 && trainer.progress().versions() == 0; i++) {
             assertTrue(trainer.progress().state() != OnlineTrainer.State.FAILED, trainer.progress().message());

@@ -56,6 +56,26 @@ class UNetTest {
     }
 
     @Test
+    void foldedLayersComputeWhatTheDenoiserComputesBetweenFoldAndUnfold() {
+        Torch.init();
+        DenoiserDesign d = new DenoiserDesign(2, 1, 4, 1, true);
+        try (NDManager m = NDManager.newBaseManager()) {
+            Block net = UNet.denoiser(d);
+            net.initialize(m, DataType.FLOAT32, new Shape(1, 6, 4, 4));
+            ParameterStore ps = new ParameterStore(m, false);
+            NDArray x = m.randomNormal(new Shape(2, 6, 16, 20));
+            NDArray whole = net.forward(ps, new NDList(x), false).singletonOrThrow();
+            NDArray u = UNet.fold(x, 2);
+            for (Block layer : UNet.foldedLayers(net)) {
+                u = layer.forward(ps, new NDList(u), false).singletonOrThrow();
+            }
+            // Guide planes 4 and 5 fold into planes 16..23.
+            u = u.add(UNet.fold(x, 2).get(new ai.djl.ndarray.index.NDIndex(":, 16:24, :, :")));
+            assertArrayEquals(whole.toFloatArray(), UNet.unfold(u, 2).toFloatArray(), 1e-5f);
+        }
+    }
+
+    @Test
     void foldThenUnfoldGivesTheInputBack() {
         Torch.init();
         try (NDManager m = NDManager.newBaseManager()) {
