@@ -27,6 +27,8 @@ public final class FieldResampler {
         double[] v = new double[0];
         double[] scratch = new double[0];
         float[] columns = new float[0];
+        float[] fractionX = new float[64]; // VectorWarp scratch: at least a vector of floats
+        float[] fractionY = new float[64];
 
         void ensure(int width, int scratchLength) {
             if (u.length < width) {
@@ -117,9 +119,31 @@ public final class FieldResampler {
 
     /** One output row: each pixel's spline value at its own source point x + u, y + v. */
     private static void warpRow(float[][] c, int h, int w, int y, Rows r, float[] dst, int o, byte[] valid) {
-        double[] u = r.u;
-        double[] v = r.v;
-        for (int x = 0; x < w; x++) {
+        if (!ShiftResampler.VECTOR) {
+            warpPixels(c, h, w, y, r.u, r.v, dst, o, valid, 0, w);
+            return;
+        }
+        // Runs of a vector's length where the field moves the pixels alike; the rest pixel by pixel.
+        int lanes = VectorWarp.lanes();
+        int x = 0;
+        while (x < w) {
+            if (x + lanes <= w && VectorWarp.run(c, h, w, y, x, r.u, r.v, dst, o, r.fractionX, r.fractionY)) {
+                if (valid != null) {
+                    java.util.Arrays.fill(valid, y * w + x, y * w + x + lanes, (byte) 1);
+                }
+                x += lanes;
+            } else {
+                int end = Math.min(w, x + lanes);
+                warpPixels(c, h, w, y, r.u, r.v, dst, o, valid, x, end);
+                x = end;
+            }
+        }
+    }
+
+    /** Output pixels [x0, x1) of row y, one at a time (double arithmetic, any source point). */
+    private static void warpPixels(float[][] c, int h, int w, int y, double[] u, double[] v, float[] dst, int o,
+            byte[] valid, int x0, int x1) {
+        for (int x = x0; x < x1; x++) {
             double sx = x + u[x];
             double sy = y + v[x];
             if (!(sx >= -0.5 && sx < w - 0.5 && sy >= -0.5 && sy < h - 0.5)) {
