@@ -252,17 +252,7 @@ public final class BenchUnmix implements Callable<Integer> {
     /** Share of pixels whose least-squares solution has a negative coefficient (need the exact fix). */
     private static double negativeShare(ReferenceSpectra spectra, Image x) {
         try (LeastSquaresUnmixer l = new LeastSquaresUnmixer(spectra)) {
-            Image a = l.unmix(x).abundances();
-            int n = a.planeSize();
-            int count = 0;
-            for (int p = 0; p < n; p++) {
-                boolean negative = false;
-                for (int f = 0; f < a.channels(); f++) {
-                    negative |= a.data()[f * n + p] < 0;
-                }
-                count += negative ? 1 : 0;
-            }
-            return (double) count / n;
+            return (double) LeastSquaresUnmixer.pixelsWithANegative(l.unmix(x).abundances()) / x.planeSize();
         }
     }
 
@@ -273,6 +263,17 @@ public final class BenchUnmix implements Callable<Integer> {
      * 30 s. On a loaded machine the JIT's compiler threads get little CPU, and a fixed second of
      * warm-up timed the Vector API path before it was compiled (measured: 10 instead of 190 MP per CPU-s).
      */
+    /** Unmixes {@code x} again and again for at least {@code nanos}; returns how many times. */
+    private static int computeFor(SpectralUnmixer u, Image x, Image a, Image r, long nanos) {
+        long t0 = System.nanoTime();
+        int count = 0;
+        do {
+            u.compute(x, a, r);
+            count++;
+        } while (System.nanoTime() - t0 < nanos);
+        return count;
+    }
+
     private double[] speed(SpectralUnmixer u, Image x) {
         Image a = new Image(u.spectra().fluorophores(), x.height(), x.width());
         Image r = new Image(1, x.height(), x.width());
@@ -282,12 +283,7 @@ public final class BenchUnmix implements Callable<Integer> {
         int flat = 0;
         while (flat < 2 && System.nanoTime() < warmUntil) {
             long cpu0 = unmixingCpuNanos(mx);
-            long t0 = System.nanoTime();
-            int count = 0;
-            do {
-                u.compute(x, a, r);
-                count++;
-            } while (System.nanoTime() - t0 < 500_000_000L);
+            int count = computeFor(u, x, a, r, 500_000_000L);
             double perCpuSecond = (double) count * x.planeSize() / Math.max(1, unmixingCpuNanos(mx) - cpu0);
             flat = perCpuSecond > 1.05 * best ? 0 : flat + 1;
             best = Math.max(best, perCpuSecond);
@@ -299,11 +295,7 @@ public final class BenchUnmix implements Callable<Integer> {
         for (int k = 0; k < runs; k++) {
             long cpu0 = unmixingCpuNanos(mx);
             long t0 = System.nanoTime();
-            int count = 0;
-            do {
-                u.compute(x, a, r);
-                count++;
-            } while (System.nanoTime() - t0 < budget);
+            int count = computeFor(u, x, a, r, budget);
             long elapsed = System.nanoTime() - t0;
             long cpuUsed = unmixingCpuNanos(mx) - cpu0;
             double megapixels = (double) count * x.planeSize() / 1e6;

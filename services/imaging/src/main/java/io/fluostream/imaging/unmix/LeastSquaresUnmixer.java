@@ -1,5 +1,7 @@
 package io.fluostream.imaging.unmix;
 
+import io.fluostream.imaging.Image;
+
 /**
  * Unconstrained linear unmixing: per pixel {@code a = (MᵀM)⁻¹Mᵀx}, the pseudo-inverse computed
  * once. The fastest unmixer and the baseline for {@link NnlsUnmixer}; abundances may come out
@@ -20,6 +22,24 @@ public final class LeastSquaresUnmixer extends SpectralUnmixer {
     /** {@code allowVector = false} keeps to the scalar tile path (to compare the two). */
     LeastSquaresUnmixer(ReferenceSpectra spectra, int parallelism, boolean allowVector) {
         super(spectra, parallelism, false, allowVector);
+    }
+
+    /**
+     * Pixels with a negative coefficient in {@code abundances} (F × H × W): for a least-squares
+     * solution, the pixels the exact non-negative fix has to visit.
+     */
+    public static int pixelsWithANegative(Image abundances) {
+        int n = abundances.planeSize();
+        float[] d = abundances.data();
+        int count = 0;
+        for (int p = 0; p < n; p++) {
+            boolean negative = false;
+            for (int f = 0; f < abundances.channels(); f++) {
+                negative |= d[f * n + p] < 0;
+            }
+            count += negative ? 1 : 0;
+        }
+        return count;
     }
 
     @Override

@@ -1,6 +1,7 @@
 package io.fluostream.imaging.unmix;
 
 import io.fluostream.imaging.Image;
+import io.fluostream.imaging.VectorApi;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -73,7 +74,7 @@ public abstract sealed class SpectralUnmixer implements AutoCloseable permits Le
     }
 
     /** The Vector API module, when this JVM was started with {@code --add-modules jdk.incubator.vector}. */
-    private static final boolean VECTOR_API = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+    private static final boolean VECTOR_API = VectorApi.present();
 
     private final int parallelism;
     private final Workspace[] workspaces;

@@ -64,7 +64,7 @@ class NnlsUnmixerTest {
             Image a;
             try (NnlsUnmixer nnls = new NnlsUnmixer(m); LeastSquaresUnmixer ls = new LeastSquaresUnmixer(m)) {
                 a = nnls.unmix(x).abundances();
-                constrained += countPixelsWithNegatives(ls.unmix(x).abundances());
+                constrained += LeastSquaresUnmixer.pixelsWithANegative(ls.unmix(x).abundances());
             }
             int n = x.planeSize();
             for (int p = 0; p < n; p++) {
@@ -253,19 +253,6 @@ class NnlsUnmixerTest {
             }
         }
         return x;
-    }
-
-    private static int countPixelsWithNegatives(Image a) {
-        int n = a.planeSize();
-        int count = 0;
-        for (int p = 0; p < n; p++) {
-            boolean negative = false;
-            for (int f = 0; f < a.channels(); f++) {
-                negative |= a.data()[f * n + p] < 0;
-            }
-            count += negative ? 1 : 0;
-        }
-        return count;
     }
 
     private static double[] pixel(Image x, int p) {

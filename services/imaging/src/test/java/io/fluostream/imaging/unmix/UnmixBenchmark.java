@@ -42,7 +42,7 @@ public final class UnmixBenchmark {
                 Image a = new Image(m.fluorophores(), size, size);
                 Image r = new Image(1, size, size);
                 ls.compute(x, a, r);
-                double slow = fractionNegative(a);
+                double slow = (double) LeastSquaresUnmixer.pixelsWithANegative(a) / a.planeSize();
                 double lsRate = megapixelsPerSecond(ls, x, a, r);
                 double nnlsRate = megapixelsPerSecond(nnls, x, a, r);
                 System.out.printf("%-7s slow-path pixels %5.1f%%   LS %7.1f MP/s   NNLS %7.1f MP/s%n",
@@ -117,18 +117,5 @@ public final class UnmixBenchmark {
             d[i] = (float) (mean + Math.sqrt(Math.max(mean, 0)) * Mixtures.gaussian(rng) + 2 * Mixtures.gaussian(rng));
         }
         return x;
-    }
-
-    private static double fractionNegative(Image a) {
-        int n = a.planeSize();
-        int count = 0;
-        for (int p = 0; p < n; p++) {
-            boolean negative = false;
-            for (int f = 0; f < a.channels(); f++) {
-                negative |= a.data()[f * n + p] < 0;
-            }
-            count += negative ? 1 : 0;
-        }
-        return (double) count / n;
     }
 }
