@@ -23,17 +23,20 @@ import org.junit.jupiter.api.Test;
 
 /**
  * No per-frame native memory leak: every device stage runs {@value #WARM_UP} frames of 128×128 to
- * warm up, then {@link #FRAMES} more (1000 by default, {@code -Dfluostream.leak-test.frames=N} for
+ * warm up, then {@link #FRAMES} more (2000 by default, {@code -Dfluostream.leak-test.frames=N} for
  * longer runs); across those the arrays its long-lived manager holds stay exactly the same, and the
  * native memory in use (glibc's allocator: libtorch's CPU tensors, direct buffers) grows by less
- * than {@value #TOLERANCE_MIB} MiB. One leaked 128×128 plane per frame would be 64 MiB; the JVM's
- * own malloc use (JIT arenas, GC remembered sets) moved the figure by up to 10 MiB. Cheap
+ * than {@value #TOLERANCE_MIB} MiB per 1000 frames. One leaked 128×128 plane per frame would be
+ * 64 MiB per 1000 frames. The JVM's own malloc use (JIT arenas, GC remembered sets, arena trims)
+ * moves the figure by up to ~20 MiB either way, once per run rather than per frame (flow over
+ * 1000 frames: −0.6, +17.5 and +20 MiB in three runs; over 3000 frames: −12 MiB): 2000 frames keep
+ * that one-off below the budget with the same per-frame sensitivity. Cheap
  * settings (one wavelet level; both flow directions on two levels, one step each) keep the run short: the same
  * operations run per frame, only fewer times.
  */
 class DeviceMemoryTest {
 
-    static final int FRAMES = Integer.getInteger("fluostream.leak-test.frames", 1000);
+    static final int FRAMES = Integer.getInteger("fluostream.leak-test.frames", 2000);
     static final int WARM_UP = 200;
     static final long TOLERANCE_MIB = 16;
     private static final int SIZE = 128;
@@ -109,7 +112,7 @@ class DeviceMemoryTest {
         System.out.printf("%s: %d frames, held arrays %d -> %d, allocated %+d KiB, VmRSS %+d KiB%n", stage, FRAMES,
                 heldBefore, heldAfter, grown >> 10, rssGrown);
         assertEquals(heldBefore, heldAfter, stage + ": arrays held across frames");
-        assertTrue(grown < TOLERANCE_MIB << 20, stage + ": native memory in use grew by " + (grown >> 10) + " KiB over "
-                + FRAMES + " frames");
+        assertTrue(grown < (TOLERANCE_MIB << 20) * FRAMES / 1000, stage + ": native memory in use grew by "
+                + (grown >> 10) + " KiB over " + FRAMES + " frames");
     }
 }
