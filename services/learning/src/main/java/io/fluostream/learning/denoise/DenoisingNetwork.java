@@ -66,7 +66,7 @@ public final class DenoisingNetwork implements AutoCloseable {
         Torch.init();
         NDManager manager = NDManager.newBaseManager(device);
         try {
-            Block block = UNet.denoiser(design);
+            Block block = UNet.denoiser(design, true);
             int m = design.unet().sizeMultiple();
             block.initialize(manager, DataType.FLOAT32, new Shape(1, design.unet().inputChannels(), m, m));
             block.loadParameters(manager, new DataInputStream(new ByteArrayInputStream(weights)));
@@ -134,18 +134,54 @@ public final class DenoisingNetwork implements AutoCloseable {
         int hp = (h + m - 1) / m * m;
         int wp = (w + m - 1) / m * m;
         int passes = confidence ? 2 : 1;
-        // The input goes straight into a direct buffer that libtorch reads in place (no float[] →
-        // buffer → tensor copies); kept for the next frame of the same size.
-        FloatBuffer input = inputBuffer(passes * cin * hp * wp);
         // Folded here while padding (pixel (y, x) of plane p → plane p·f² + (y mod f)·f + x mod f at
         // (y/f, x/f)), the layout UNet's fold makes: one pass over the data instead of a 6-D transpose.
         int f = foldedLayers.isEmpty() ? 1 : design.unet().fold();
+        int hf = hp / f;
+        int wf = wp / f;
+        int cf = cin * f * f;
+        // The input goes straight into a direct buffer that libtorch reads in place (no float[] →
+        // buffer → tensor copies); kept for the next frame of the same size. Channels last (a
+        // pixel's cf values side by side, pass after pass): libtorch's CPU convolutions and pooling
+        // run about a quarter faster so than on planes (see UNet#build(UNetArchitecture, boolean)).
+        FloatBuffer input = inputBuffer(passes * cf * hp * wp / (f * f));
         float[] frames = planes;
         float[] guide = guidePlanes;
-        workers.forEach(cin, (k, p) -> {
-            float[] src = p < given ? frames : guide;
-            int at = (p < given ? p : p - given) * h * w;
-            padNormalised(src, at, h, w, hp, wp, f, input, p * hp * wp, passes == 2 ? (cin + p) * hp * wp : -1);
+        int mirroredAt = passes == 2 ? hf * wf * cf : -1;
+        // By folded rows: a worker writes whole rows of the interleaved buffer, never a cache line
+        // another worker writes.
+        workers.forEach(workers.threads(), (k, part) -> {
+            float[] row = new float[wp];
+            float[] mirrored = new float[wp];
+            float[] folded = new float[wf * cf];
+            float[] foldedMirrored = passes == 2 ? new float[wf * cf] : null;
+            for (int yf = rowsFrom(hf, workers.threads(), part); yf < rowsFrom(hf, workers.threads(), part + 1); yf++) {
+                for (int p = 0; p < cin; p++) {
+                    float[] src = p < given ? frames : guide;
+                    int at = (p < given ? p : p - given) * h * w;
+                    for (int dy = 0; dy < f; dy++) {
+                        int from = at + reflect(yf * f + dy, h) * w;
+                        for (int x = 0; x < w; x++) {
+                            row[x] = normalisation.in(src[from + x]);
+                        }
+                        for (int x = w; x < wp; x++) {
+                            row[x] = row[reflect(x, w)];
+                        }
+                        int q = (p * f + dy) * f;
+                        interleave(row, f, wf, cf, q, folded);
+                        if (foldedMirrored != null) {
+                            for (int x = 0; x < wp; x++) {
+                                mirrored[x] = row[w - 1 - reflect(x, w)];
+                            }
+                            interleave(mirrored, f, wf, cf, q, foldedMirrored);
+                        }
+                    }
+                }
+                input.put(yf * wf * cf, folded);
+                if (foldedMirrored != null) {
+                    input.put(mirroredAt + yf * wf * cf, foldedMirrored);
+                }
+            }
         });
         float[] mean = new float[c * h * w];
         float[] spread = confidence ? new float[c * h * w] : null;
@@ -157,7 +193,7 @@ public final class DenoisingNetwork implements AutoCloseable {
         int calls = split ? passes : 1;
         int batch = passes / calls;
         int threadsPerCall = workers.threads() / passes;
-        long callBytes = 4L * batch * cin * hp * wp;
+        long callBytes = 4L * batch * cf * hf * wf;
         NDManager[] scopes = new NDManager[calls];
         FloatBuffer[] outputs = new FloatBuffer[calls];
         try {
@@ -169,50 +205,53 @@ public final class DenoisingNetwork implements AutoCloseable {
                     Torch.useThreads(threadsPerCall);
                 }
                 ByteBuffer in = inputBytes.slice((int) (i * callBytes), (int) callBytes).order(ByteOrder.nativeOrder());
-                NDArray x = scopes[i].create(in, new Shape(batch, cin * f * f, hp / f, wp / f), DataType.FLOAT32);
+                // N × H × W × C in memory, seen as N × C × H × W: a channels-last tensor.
+                NDArray x = scopes[i].create(in, new Shape(batch, hf, wf, cf), DataType.FLOAT32).transpose(0, 3, 1, 2);
                 NDArray y = forward(parameters[i], x, f);
                 if (!y.getDevice().equals(Device.cpu())) {
                     y = y.toDevice(Device.cpu(), false);
                 }
+                // Read channels last too (no copy when the network's output is so, as it is on the CPU).
                 // Read before the scope closes: on the CPU the buffer may be the tensor's own memory.
-                outputs[i] = y.toType(DataType.FLOAT32, false).toByteBuffer(true).order(ByteOrder.nativeOrder()).asFloatBuffer();
+                outputs[i] = y.toType(DataType.FLOAT32, false).transpose(0, 2, 3, 1).toByteBuffer(true)
+                        .order(ByteOrder.nativeOrder()).asFloatBuffer();
             });
             if (split) {
                 // The caller ran a pass too: give it back its whole count for its next call.
                 Torch.useThreads(workers.threads());
             }
-            int planeP = hp * wp;
-            // Where pass 1 (mirrored) starts: its own call's output, or the second half of the batch's.
+            // Output: per folded pixel its c·f² values (channel ch's f² after each other), pass after pass.
+            int cout = c * f * f;
             FloatBuffer upright = outputs[0];
-            FloatBuffer mirrored = split ? outputs[1] : outputs[0];
-            int mirroredAt = split ? 0 : c * planeP;
+            FloatBuffer mirroredOut = split ? outputs[1] : outputs[0];
+            int mirroredOutAt = split ? 0 : hf * wf * cout;
             int shift = Integer.numberOfTrailingZeros(f);
             int odd = f - 1;
-            int foldedPlane = (hp >> shift) * (wp >> shift);
-            int wf = wp >> shift;
-            workers.forEach(c, (k, ch) -> {
-                // The channel's f² folded planes, copied out in bulk (element reads from the buffer cost more).
-                int first = ch * planeP;
-                float[] up = new float[planeP];
-                upright.get(first, up, 0, planeP);
-                float[] mir = null;
-                if (spread != null) {
-                    mir = new float[planeP];
-                    mirrored.get(mirroredAt + first, mir, 0, planeP);
-                }
-                for (int yy = 0; yy < h; yy++) {
-                    // Row yy sits, folded, in planes (yy mod f)·f + dx of the channel's f², row yy/f.
-                    int row = ((yy & odd) << shift) * foldedPlane + (yy >> shift) * wf;
-                    int dst = (ch * h + yy) * w;
-                    for (int xx = 0; xx < w; xx++) {
-                        float a = normalisation.out(up[row + (xx & odd) * foldedPlane + (xx >> shift)]);
-                        if (spread != null) {
-                            int xm = w - 1 - xx;
-                            float b = normalisation.out(mir[row + (xm & odd) * foldedPlane + (xm >> shift)]);
-                            mean[dst + xx] = 0.5f * (a + b);
-                            spread[dst + xx] = 0.5f * Math.abs(a - b);
-                        } else {
-                            mean[dst + xx] = a;
+            int rowsF = (h + f - 1) / f;
+            workers.forEach(workers.threads(), (k, part) -> {
+                // A folded row of both passes, copied out in bulk (element reads from the buffer cost more).
+                float[] up = new float[wf * cout];
+                float[] mir = spread != null ? new float[wf * cout] : null;
+                for (int yf = rowsFrom(rowsF, workers.threads(), part); yf < rowsFrom(rowsF, workers.threads(), part + 1); yf++) {
+                    upright.get(yf * wf * cout, up, 0, wf * cout);
+                    if (mir != null) {
+                        mirroredOut.get(mirroredOutAt + yf * wf * cout, mir, 0, wf * cout);
+                    }
+                    for (int ch = 0; ch < c; ch++) {
+                        for (int yy = yf * f; yy < Math.min(h, (yf + 1) * f); yy++) {
+                            int q = (ch << shift | (yy & odd)) << shift;
+                            int dst = (ch * h + yy) * w;
+                            for (int xx = 0; xx < w; xx++) {
+                                float a = normalisation.out(up[(xx >> shift) * cout + q + (xx & odd)]);
+                                if (mir != null) {
+                                    int xm = w - 1 - xx;
+                                    float b = normalisation.out(mir[(xm >> shift) * cout + q + (xm & odd)]);
+                                    mean[dst + xx] = 0.5f * (a + b);
+                                    spread[dst + xx] = 0.5f * Math.abs(a - b);
+                                } else {
+                                    mean[dst + xx] = a;
+                                }
+                            }
                         }
                     }
                 }
@@ -225,6 +264,24 @@ public final class DenoisingNetwork implements AutoCloseable {
             }
         }
         return new Prediction(mean, spread);
+    }
+
+    /** First of the rows {@code 0 … rows−1} that part {@code part} of {@code parts} takes (part = parts: the end). */
+    private static int rowsFrom(int rows, int parts, int part) {
+        return (int) ((long) rows * part / parts);
+    }
+
+    /**
+     * Writes a padded row's samples {@code dx, dx + f, …} as channel {@code q + dx} of the folded
+     * pixels {@code 0 … wf−1} of a channels-last row of {@code cf} channels.
+     */
+    private static void interleave(float[] row, int f, int wf, int cf, int q, float[] folded) {
+        for (int xf = 0; xf < wf; xf++) {
+            int to = xf * cf + q;
+            for (int dx = 0; dx < f; dx++) {
+                folded[to + dx] = row[xf * f + dx];
+            }
+        }
     }
 
     /** The denoiser on input folded by {@code f} (1: not folded); output folded the same way. */
@@ -260,51 +317,6 @@ public final class DenoisingNetwork implements AutoCloseable {
             inputBytes = ByteBuffer.allocateDirect(4 * floats).order(ByteOrder.nativeOrder());
         }
         return inputBytes.asFloatBuffer();
-    }
-
-    /**
-     * Normalises and reflect-pads the plane at {@code src[at…]} to {@code hp × wp} and folds it by
-     * {@code f} into {@code f²} planes of {@code hp/f × wp/f} at {@code out[dst…]}; with
-     * {@code mirroredDst ≥ 0} also its left–right mirror image there (the second pass).
-     */
-    private void padNormalised(float[] src, int at, int h, int w, int hp, int wp, int f, FloatBuffer out, int dst,
-                               int mirroredDst) {
-        int wf = wp / f;
-        int foldedPlane = hp / f * wf;
-        float[] row = new float[wp];
-        float[] mirrored = new float[wp];
-        float[] part = new float[wf];
-        for (int y = 0; y < hp; y++) {
-            int from = at + reflect(y, h) * w;
-            for (int x = 0; x < w; x++) {
-                row[x] = normalisation.in(src[from + x]);
-            }
-            for (int x = w; x < wp; x++) {
-                row[x] = row[reflect(x, w)];
-            }
-            int offset = ((y % f) * f * (hp / f) + y / f) * wf;
-            put(row, f, wf, out, dst + offset, foldedPlane, part);
-            if (mirroredDst >= 0) {
-                for (int x = 0; x < wp; x++) {
-                    mirrored[x] = row[w - 1 - reflect(x, w)];
-                }
-                put(mirrored, f, wf, out, mirroredDst + offset, foldedPlane, part);
-            }
-        }
-    }
-
-    /** Writes a padded row folded: its samples {@code dx, dx + f, …} to {@code out[at + dx·foldedPlane…]}. */
-    private static void put(float[] row, int f, int wf, FloatBuffer out, int at, int foldedPlane, float[] part) {
-        if (f == 1) {
-            out.put(at, row, 0, wf);
-            return;
-        }
-        for (int dx = 0; dx < f; dx++) {
-            for (int i = 0; i < wf; i++) {
-                part[i] = row[i * f + dx];
-            }
-            out.put(at + dx * foldedPlane, part, 0, wf);
-        }
     }
 
     private float[] guidePlanes(int length) {

@@ -40,7 +40,15 @@ public final class UNet {
      * planes added to its output, so it learns a correction to the classical estimate.
      */
     public static Block denoiser(DenoiserDesign d) {
-        Block unet = build(d.unet());
+        return denoiser(d, false);
+    }
+
+    /**
+     * {@link #denoiser(DenoiserDesign)}, with {@code channelsLast} for serving (see
+     * {@link #build(UNetArchitecture, boolean)}): the same parameters and the same numbers.
+     */
+    static Block denoiser(DenoiserDesign d, boolean channelsLast) {
+        Block unet = build(d.unet(), channelsLast);
         if (!d.classicalGuide()) {
             return unet;
         }
@@ -89,12 +97,24 @@ public final class UNet {
     }
 
     public static Block build(UNetArchitecture a) {
+        return build(a, false);
+    }
+
+    /**
+     * The U-Net; with {@code channelsLast} its inner up-samplings leave their output in channels-last
+     * memory order (pixels outermost, a pixel's channels side by side), which is how libtorch's
+     * oneDNN convolutions, pooling and concatenation run fastest on the CPU — a serving network fed
+     * channels-last input then stays so from end to end instead of going back to planar order at
+     * every up-sampling. Same parameters and the same numbers either way (only memory order differs);
+     * training keeps planar order, the layout its backward pass was tuned on.
+     */
+    static Block build(UNetArchitecture a, boolean channelsLast) {
         SequentialBlock net = new SequentialBlock();
         int f = a.fold();
         if (f > 1) {
             net.add(new LambdaBlock(x -> new NDList(fold(x.singletonOrThrow(), f)), "fold"));
         }
-        net.add(level(a, 0));
+        net.add(level(a, 0, channelsLast));
         net.add(Conv2d.builder().setKernelShape(new Shape(1, 1)).setFilters(a.outputChannels() * f * f).build());
         if (f > 1) {
             net.add(new LambdaBlock(x -> new NDList(unfold(x.singletonOrThrow(), f)), "unfold"));
@@ -103,18 +123,19 @@ public final class UNet {
     }
 
     /** Level {@code i}: convolutions, then (above the bottom) a skip around the deeper levels. */
-    private static Block level(UNetArchitecture a, int i) {
+    private static Block level(UNetArchitecture a, int i, boolean channelsLast) {
         int features = a.baseFeatures() << i;
         SequentialBlock b = new SequentialBlock();
         b.add(convolutions(features));
         if (i < a.depth()) {
             SequentialBlock deeper = new SequentialBlock();
             deeper.add(Pool.maxPool2dBlock(new Shape(2, 2), new Shape(2, 2)));
-            deeper.add(level(a, i + 1));
+            deeper.add(level(a, i + 1, channelsLast));
             // A 2×2 stride-2 transposed convolution, written as a 1×1 convolution to 4× the features
             // and an unfold: DJL's PyTorch engine does not implement deconvolution.
             deeper.add(Conv2d.builder().setKernelShape(new Shape(1, 1)).setFilters(4 * features).build());
-            deeper.add(new LambdaBlock(x -> new NDList(unfold(x.singletonOrThrow(), 2)), "up"));
+            deeper.add(new LambdaBlock(x -> new NDList(channelsLast ? unfoldChannelsLast(x.singletonOrThrow(), 2)
+                    : unfold(x.singletonOrThrow(), 2)), "up"));
             b.add(new ParallelBlock(UNet::concatenate, List.of(Blocks.identityBlock(), deeper)));
             b.add(convolutions(features));
         }
@@ -142,6 +163,22 @@ public final class UNet {
         long h = sh.get(2) / s;
         long w = sh.get(3) / s;
         return x.reshape(n, c, h, s, w, s).transpose(0, 1, 3, 5, 2, 4).reshape(n, c * s * s, h, w);
+    }
+
+    /**
+     * {@link #unfold}, its result in channels-last memory order: viewed {@code N × h × w × C·s²} (a
+     * view when {@code x} is channels-last), split into {@code N × h × w × C × s × s}, reordered to
+     * {@code N × h × s × w × s × C} (one copy), which is {@code N × sh × sw × C}, and viewed back
+     * as {@code N × C × sh × sw}. The same values as {@link #unfold} in any input order.
+     */
+    static NDArray unfoldChannelsLast(NDArray x, int s) {
+        Shape sh = x.getShape();
+        long n = sh.get(0);
+        long c = sh.get(1) / (s * s);
+        long h = sh.get(2);
+        long w = sh.get(3);
+        return x.transpose(0, 2, 3, 1).reshape(n, h, w, c, s, s).transpose(0, 1, 4, 2, 5, 3)
+                .reshape(n, h * s, w * s, c).transpose(0, 3, 1, 2);
     }
 
     /** The inverse of {@link #fold}: {@code N × C·s² × h × w → N × C × sh × sw}. */
