@@ -194,8 +194,9 @@ public final class StreamDenoiser implements AutoCloseable {
         }
         Torch.useThreads(settings.inferenceThreads());
         DenoisingNetwork.Prediction p = model.predict(planes, f.height(), f.width(), settings.confidence(), workers);
-        Image denoised = f.inverse(p.denoised(), workers);
-        Image uncertainty = p.spread() == null ? null : f.spreadInAdu(p.denoised(), p.spread(), workers);
+        Image[] inverted = f.inverseWithSpread(p.denoised(), p.spread(), workers);
+        Image denoised = inverted[0];
+        Image uncertainty = inverted[1];
         List<NoiseModel> noise = new ArrayList<>();
         double sigma = 0;
         int plane = f.height() * f.width();

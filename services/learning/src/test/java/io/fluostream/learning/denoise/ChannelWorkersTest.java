@@ -2,6 +2,7 @@ package io.fluostream.learning.denoise;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -88,6 +89,11 @@ class ChannelWorkersTest {
             for (int i = 0; i < n; i++) {
                 assertEquals(0.5f * Math.abs(up[i] - down[i]), u[i], 0f, "pixel " + i);
             }
+            // Both in one pass (the serving path): the same planes exactly.
+            Image[] both = parallel.inverseWithSpread(b.denoised(), b.spread(), two);
+            assertArrayEquals(serial.inverse(b.denoised()).data(), both[0].data(), 0f);
+            assertArrayEquals(u, both[1].data(), 0f);
+            assertNull(parallel.inverseWithSpread(b.denoised(), null, two)[1]);
         }
     }
 }
