@@ -1,6 +1,7 @@
 package io.fluostream.learning.denoise;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
@@ -18,15 +19,20 @@ import org.junit.jupiter.api.Test;
 /** The serving path (folding and padding in Java, passes on threads) computes the network's answer. */
 class DenoisingNetworkTest {
 
+    /**
+     * The serving path (channels-last input and network, folding and padding in Java, passes on
+     * threads) against the planar training network run by hand on the padded frame: a context
+     * frame and one level down, and the default shape (two levels down, so padding to 8).
+     */
     @Test
     void predictionIsTheDenoiserOnTheNormalisedReflectPaddedFrame() throws Exception {
+        check(new DenoiserDesign(2, 1, 4, 1, true), 18, 22, 20, 24);
+        check(new DenoiserDesign(3, 0, 8, 2, true), 21, 30, 24, 32);
+    }
+
+    private static void check(DenoiserDesign design, int h, int w, int hp, int wp) throws Exception {
         Torch.useThreads(1);
-        DenoiserDesign design = new DenoiserDesign(2, 1, 4, 1, true);
         Normalisation norm = new Normalisation(1.5f, 2f);
-        int h = 18;
-        int w = 22;
-        int hp = 20;
-        int wp = 24;
         int cin = design.unet().inputChannels();
         SplittableRandom r = new SplittableRandom(4);
         float[] planes = new float[design.channels() * design.frames() * h * w];
@@ -35,7 +41,7 @@ class DenoisingNetworkTest {
         }
         byte[] weights;
         try (BlindSpotTrainer t = new BlindSpotTrainer(design, new TrainingSettings(8, 2, 1e-2, 0.1, 2), norm, Device.cpu(), 9)) {
-            TrainingCrop crop = new TrainingCrop("s", 0, 2, 2, h, w, planes, null);
+            TrainingCrop crop = new TrainingCrop("s", 0, design.frames(), design.channels(), h, w, planes, null);
             for (int i = 0; i < 3; i++) {
                 t.step(java.util.List.of(crop));
             }
@@ -59,7 +65,7 @@ class DenoisingNetworkTest {
         float[] expected;
         try (NDManager m = NDManager.newBaseManager(Device.cpu())) {
             Block block = UNet.denoiser(design);
-            block.initialize(m, DataType.FLOAT32, new Shape(1, cin, 4, 4));
+            block.initialize(m, DataType.FLOAT32, new Shape(1, cin, design.unet().sizeMultiple(), design.unet().sizeMultiple()));
             block.loadParameters(m, new DataInputStream(new ByteArrayInputStream(weights)));
             NDArray y = block.forward(new ParameterStore(m, false), new NDList(m.create(input, new Shape(2, cin, hp, wp))), false)
                     .singletonOrThrow();
@@ -69,6 +75,8 @@ class DenoisingNetworkTest {
              ChannelWorkers two = new ChannelWorkers(2)) {
             for (ChannelWorkers workers : new ChannelWorkers[] {ChannelWorkers.SERIAL, two}) {
                 DenoisingNetwork.Prediction got = net.predict(planes, h, w, true, workers);
+                DenoisingNetwork.Prediction single = net.predict(planes, h, w, false, workers);
+                assertNull(single.spread());
                 for (int c = 0; c < design.channels(); c++) {
                     for (int y = 0; y < h; y++) {
                         for (int x = 0; x < w; x++) {
@@ -77,6 +85,7 @@ class DenoisingNetworkTest {
                             int i = (c * h + y) * w + x;
                             assertEquals(0.5f * (a + b), got.denoised()[i], 1e-4f, "mean at " + c + "," + y + "," + x);
                             assertEquals(0.5f * Math.abs(a - b), got.spread()[i], 1e-4f, "spread at " + c + "," + y + "," + x);
+                            assertEquals(a, single.denoised()[i], 1e-4f, "single pass at " + c + "," + y + "," + x);
                         }
                     }
                 }

@@ -85,6 +85,11 @@ class UNetTest {
             // Channel c·4 + dy·2 + dx of the folded array holds pixel (2y+dy, 2x+dx) of channel c.
             assertEquals(x.getFloat(1, 2, 3, 5), folded.getFloat(1, 2 * 4 + 1 * 2 + 1, 1, 2), 0f);
             assertArrayEquals(x.toFloatArray(), UNet.unfold(folded, 2).toFloatArray(), 0f);
+            // The serving network's up-sampling: the same values from planar and from channels-last input.
+            NDArray channelsLast = m.create(folded.transpose(0, 2, 3, 1).toFloatArray(), new Shape(2, 2, 3, 12))
+                    .transpose(0, 3, 1, 2);
+            assertArrayEquals(x.toFloatArray(), UNet.unfoldChannelsLast(folded, 2).toFloatArray(), 0f);
+            assertArrayEquals(x.toFloatArray(), UNet.unfoldChannelsLast(channelsLast, 2).toFloatArray(), 0f);
         }
     }
 
