@@ -143,7 +143,7 @@ public final class DenoisingNetwork implements AutoCloseable {
         // The input goes straight into a direct buffer that libtorch reads in place (no float[] →
         // buffer → tensor copies); kept for the next frame of the same size. Channels last (a
         // pixel's cf values side by side, pass after pass): libtorch's CPU convolutions and pooling
-        // run about a quarter faster so than on planes (see UNet#build(UNetArchitecture, boolean)).
+        // run about a fifth faster so than on planes (see UNet#build(UNetArchitecture, boolean)).
         FloatBuffer input = inputBuffer(passes * cf * hp * wp / (f * f));
         float[] frames = planes;
         float[] guide = guidePlanes;

@@ -45,7 +45,7 @@ public final class UNet {
 
     /**
      * {@link #denoiser(DenoiserDesign)}, with {@code channelsLast} for serving (see
-     * {@link #build(UNetArchitecture, boolean)}): the same parameters and the same numbers.
+     * {@link #build(UNetArchitecture, boolean)}): the same parameters and the same function.
      */
     static Block denoiser(DenoiserDesign d, boolean channelsLast) {
         Block unet = build(d.unet(), channelsLast);
@@ -105,8 +105,10 @@ public final class UNet {
      * memory order (pixels outermost, a pixel's channels side by side), which is how libtorch's
      * oneDNN convolutions, pooling and concatenation run fastest on the CPU — a serving network fed
      * channels-last input then stays so from end to end instead of going back to planar order at
-     * every up-sampling. Same parameters and the same numbers either way (only memory order differs);
-     * training keeps planar order, the layout its backward pass was tuned on.
+     * every up-sampling. Same parameters and the same function either way (only memory order
+     * differs; libtorch's kernels for the two orders may round sums differently, at float32
+     * precision). Training keeps planar order: its speed sets how many steps a model gets, and
+     * channels-last was measured for serving only.
      */
     static Block build(UNetArchitecture a, boolean channelsLast) {
         SequentialBlock net = new SequentialBlock();
