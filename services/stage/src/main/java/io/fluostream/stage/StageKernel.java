@@ -2,6 +2,7 @@ package io.fluostream.stage;
 
 import io.fluostream.frames.FrameRejected;
 import io.fluostream.frames.Topic;
+import io.fluostream.imaging.Image;
 import io.fluostream.proto.StageCommand;
 import io.fluostream.proto.StageReply;
 import java.util.List;
@@ -12,7 +13,8 @@ import java.util.List;
  * the output, appends provenance and routes bad frames to the dead-letter topic.
  *
  * <p>Implementations hand off to the pure-Java kernels of {@code fluostream-imaging}. They are
- * called from one stream thread per instance (not concurrently), but may be re-created per task.
+ * called from one stream thread per instance (not concurrently), but may be re-created per task;
+ * only the tap calls ({@link #observes}, {@link #observe}) may overlap the others.
  */
 public interface StageKernel {
 
@@ -38,6 +40,35 @@ public interface StageKernel {
 
     /** Reconstructs one valid frame; throws {@link FrameRejected} for a frame the stage cannot take. */
     StageOutput process(FrameInput input) throws FrameRejected;
+
+    // --- Tap: a second topic read only to look at its frames; optional ------------------------------
+
+    /**
+     * A topic this stage reads beside its input only to {@link #observe} frames (unmix: the camera's
+     * raw frames, sampled for blind spectra estimation). Tap frames are never processed, written,
+     * dead-lettered or kept in a store; one that cannot be read is skipped and counted
+     * ({@code fluostream_stage_tap_skipped_total}). {@code null} (the default): no tap, and the
+     * topology is exactly that of a stage without one.
+     */
+    default Topic tap() {
+        return null;
+    }
+
+    /**
+     * Whether to decode the next tap frame of {@code streamId} and {@link #observe} it; asked before
+     * any pixel is decoded, so it must be cheap (e.g. "every n-th frame of the stream").
+     */
+    default boolean observes(String streamId) {
+        return false;
+    }
+
+    /**
+     * Looks at one decoded tap frame. Runs on whichever stream thread owns the tap partition, without
+     * the kernel lock (a tap must never hold up frames): possibly concurrently with {@link #process}
+     * and {@link #apply}, so keep it short and thread-safe. An exception skips the frame.
+     */
+    default void observe(String streamId, Image pixels) {
+    }
 
     // --- Stage-specific control calls (see README "Control plane"); all optional ------------------
 

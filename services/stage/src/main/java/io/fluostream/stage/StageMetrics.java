@@ -32,6 +32,9 @@ import java.util.function.DoubleSupplier;
  *   <li>{@code fluostream_stage_paused}, {@code fluostream_streams_paused}, {@code fluostream_frames_parked}:
  *       pause state, and frames held for paused streams</li>
  *   <li>{@code fluostream_control_calls_total{call, result}}: control API calls this replica took</li>
+ *   <li>{@code fluostream_stage_tap_observed_total}, {@code fluostream_stage_tap_skipped_total}: for a
+ *       stage with a tap ({@link StageKernel#tap()}), frames of that topic the kernel looked at, and
+ *       those it could not read</li>
  * </ul>
  */
 public final class StageMetrics {
@@ -59,6 +62,8 @@ public final class StageMetrics {
     private volatile String method = "";
     private Gauge methodGauge;
     private final Map<String, Counter> controlCalls = new ConcurrentHashMap<>();
+    private volatile Counter tapObserved;
+    private volatile Counter tapSkipped;
 
     public StageMetrics(MeterRegistry registry, String stage, List<StageKernel.QualitySignal> signals) {
         this.registry = registry;
@@ -117,6 +122,43 @@ public final class StageMetrics {
         for (String c : calls) {
             controlCall(c, "OK", 0);
         }
+    }
+
+    /** Registers the tap counters (at 0), so dashboards find the series before the first tap frame. */
+    public synchronized void registerTap() {
+        if (tapSkipped == null) {
+            tapObserved = Counter.builder("fluostream.stage.tap.observed").tag("stage", stage)
+                    .description("Frames of the stage's tap topic decoded and shown to the stage").register(registry);
+            tapSkipped = Counter.builder("fluostream.stage.tap.skipped").tag("stage", stage)
+                    .description("Frames of the stage's tap topic that could not be read and were passed over"
+                            + " (never dead-lettered: the tap only observes)").register(registry);
+        }
+    }
+
+    void tapObserved() {
+        if (tapObserved == null) {
+            registerTap();
+        }
+        tapObserved.increment();
+    }
+
+    void tapSkipped() {
+        if (tapSkipped == null) {
+            registerTap();
+        }
+        tapSkipped.increment();
+    }
+
+    /** Tap frames that could not be read (0 for a stage without a tap). */
+    public long tapFramesSkipped() {
+        Counter c = tapSkipped;
+        return c == null ? 0 : (long) c.count();
+    }
+
+    /** Tap frames shown to the stage (0 for a stage without a tap). */
+    public long tapFramesObserved() {
+        Counter c = tapObserved;
+        return c == null ? 0 : (long) c.count();
     }
 
     public void controlCall(String call, String result) {

@@ -34,11 +34,19 @@ public final class StageRuntime {
         this.parameters.set(parameterOverrides);
         this.metrics = new StageMetrics(registry, identity.stage(), kernel.qualitySignals());
         this.metrics.controlState(control);
+        if (kernel.tap() != null) {
+            this.metrics.registerTap();
+        }
     }
 
     /** A new processor for one stream task (Kafka Streams asks for one per task). */
     public Processor<String, byte[], String, byte[]> newProcessor() {
         return new FrameProcessor(kernel, parameters, metrics, ledger, identity, kernel.stateful(), control, inputTopic());
+    }
+
+    /** A new processor for one task of the tap topic ({@link StageKernel#tap()}): observes, writes nothing. */
+    public Processor<String, byte[], Void, Void> newTapProcessor() {
+        return new TapProcessor(kernel, metrics, tapTopic());
     }
 
     public StageIdentity identity() {
@@ -59,6 +67,12 @@ public final class StageRuntime {
 
     public String outputTopic() {
         return topics.name(kernel.output());
+    }
+
+    /** The topic the stage only observes ({@link StageKernel#tap()}), or null for a stage without a tap. */
+    public String tapTopic() {
+        Topic tap = kernel.tap();
+        return tap == null ? null : topics.name(tap);
     }
 
     public String deadLetterTopic() {
