@@ -5,8 +5,8 @@ import io.fluostream.frames.Topic;
 import io.fluostream.imaging.Image;
 import io.fluostream.imaging.unmix.LeastSquaresUnmixer;
 import io.fluostream.imaging.unmix.NnlsUnmixer;
-import io.fluostream.imaging.unmix.PixelSamples;
 import io.fluostream.imaging.unmix.PoissonUnmixer;
+import io.fluostream.imaging.unmix.RawTiles;
 import io.fluostream.imaging.unmix.ReferenceSpectra;
 import io.fluostream.imaging.unmix.SpectraEstimator;
 import io.fluostream.imaging.unmix.SpectralUnmixer;
@@ -66,10 +66,16 @@ import org.eclipse.microprofile.config.ConfigProvider;
  * {@code AdoptSpectra} a candidate of {@code EstimateSpectra}; both set the {@code spectra}
  * parameter on every replica from the compacted control topic, carrying the matrix itself, so every
  * replica (and a restarted one replaying the topic) unmixes with the same spectra from its next
- * frame. {@code EstimateSpectra} is answered by the replica called: the stage keeps a small random
- * sample of each stream's recent pixels ({@code sample_pixels} per frame) and factorises it
- * ({@link SpectraEstimator}); the reply carries the candidate's spectra and a candidate id that
- * names them by fingerprint.
+ * frame. {@code EstimateSpectra} is answered by the replica called, from the camera's own frames:
+ * the stage taps frames.raw ({@link #tap()}; it only looks, nothing is written or dead-lettered
+ * there) and keeps, per stream, the newest {@code sample_tiles} random {@value #TILE_SIDE}²-px tiles
+ * of every {@code sample_every}-th raw frame ({@link RawTiles}); {@link SpectraEstimator} reads
+ * those neighbourhoods. Raw rather than denoised frames, because the denoiser's per-channel
+ * shrinkage bends the spectra of small structures. The reply carries the candidate's spectra, the
+ * uniform level removed per channel ({@code background}) and a candidate id that names them by
+ * fingerprint. Memory: at most {@value #MAX_SAMPLED_TILES} tiles across streams ({@code 256 × 128² ×
+ * C × 4} bytes, 64 MiB at C = 4; 16 streams × 16 tiles at the defaults), the least recently tapped
+ * streams dropped first.
  *
  * <p>A frame whose channel count has no spectra (e.g. single-channel data) passes through
  * unchanged, with a provenance note, so such streams still flow through the whole chain.
@@ -79,10 +85,18 @@ public class UnmixKernel implements StageKernel {
 
     private static final Logger LOG = Logger.getLogger(UnmixKernel.class.getName());
 
-    /** Streams whose pixels are sampled for estimation; the least recently seen beyond this are dropped. */
-    static final int MAX_SAMPLED_STREAMS = 64;
-    /** Pixels kept per stream for estimation. */
-    static final int SAMPLE_CAPACITY = 65_536;
+    /**
+     * Side of the raw tiles kept for estimation, px: room for the neighbourhoods (edges, smoothing)
+     * the estimator reads, at a cost per frame independent of the camera's frame size.
+     */
+    static final int TILE_SIDE = 128;
+    /**
+     * Tiles kept across all streams: {@code sample_tiles} per stream, for the most recently tapped
+     * {@code MAX_SAMPLED_TILES / sample_tiles} streams (at least one).
+     */
+    static final int MAX_SAMPLED_TILES = 256;
+    /** Streams whose raw frames are counted for {@code sample_every}; the least recently seen beyond this start again. */
+    static final int MAX_COUNTED_STREAMS = 1024;
 
     /** Candidates of EstimateSpectra kept on this replica, for AdoptSpectra by id alone. */
     static final int MAX_CANDIDATES = 16;
@@ -108,10 +122,13 @@ public class UnmixKernel implements StageKernel {
     private DeviceUnmixer deviceUnmixer;
     private String deviceUnmixerKey = "";
     private ReferenceSpectra spectraInUse;
-    private final Map<String, PixelSamples> samples = new LinkedHashMap<>(16, 0.75f, true) {
+    /** Raw tiles per stream, least recently tapped first; guarded by itself. */
+    private final Map<String, StreamTiles> samples = new LinkedHashMap<>(16, 0.75f, true);
+    /** Raw frames offered per stream, for sample_every; guarded by {@link #samples}. */
+    private final Map<String, long[]> rawFrames = new LinkedHashMap<>(16, 0.75f, true) {
         @Override
-        protected boolean removeEldestEntry(Map.Entry<String, PixelSamples> eldest) {
-            return size() > MAX_SAMPLED_STREAMS;
+        protected boolean removeEldestEntry(Map.Entry<String, long[]> eldest) {
+            return size() > MAX_COUNTED_STREAMS;
         }
     };
 
@@ -158,6 +175,12 @@ public class UnmixKernel implements StageKernel {
         return Topic.UNMIXED;
     }
 
+    /** The camera's frames, tapped for blind spectra estimation (see the class comment). */
+    @Override
+    public Topic tap() {
+        return Topic.RAW;
+    }
+
     @Override
     public List<Parameter> parameters() {
         return List.of(
@@ -172,11 +195,11 @@ public class UnmixKernel implements StageKernel {
                         "camera gain for method=poisson; <= 0 takes the denoise stage's fitted gain from the frame (1 if absent)"),
                 Parameter.number("read_noise_electrons", -1, 1e3, -1, "e-",
                         "camera read noise for method=poisson; < 0 takes the denoise stage's fit from the frame (0 if absent)"),
-                Parameter.integer("sample_pixels", 0, 65_536, 1024,
-                        "random pixels per frame kept (per stream) for blind spectra estimation; 0 keeps none"),
-                Parameter.choice("estimate_background", List.of("none", "uniform"), "none",
-                        "EstimateSpectra: none, or uniform (a spatially uniform background such as diffuse"
-                                + " autofluorescence is estimated per channel and removed first; returned as 'background')"));
+                Parameter.integer("sample_tiles", 0, 256, 16,
+                        "raw-frame tiles (" + TILE_SIDE + " x " + TILE_SIDE + " px, one per sampled frame) kept per"
+                                + " stream for blind spectra estimation (EstimateSpectra); 0 keeps none"),
+                Parameter.integer("sample_every", 1, 1000, 4,
+                        "take a tile from every n-th raw frame of a stream (each one taken is decoded in full)"));
     }
 
     private static String checkSpectra(double[][] rows) {
@@ -205,10 +228,6 @@ public class UnmixKernel implements StageKernel {
             return StageOutput.of(pixels).keepInputPlanes().method("passthrough").note("passthrough: " + why);
         }
         ReferenceSpectra spectra = spectra(rows);
-        int perFrame = p.integer("sample_pixels");
-        if (perFrame > 0) {
-            samplesOf(in.streamId(), perFrame).add(pixels);
-        }
         String method = p.text("method");
         String note = "spectra " + spectra.fingerprint();
         SpectralUnmixer.Result r;
@@ -308,14 +327,63 @@ public class UnmixKernel implements StageKernel {
         return fitted != null && Double.isFinite(fitted) && fitted >= 0 ? fitted : 0;
     }
 
-    private PixelSamples samplesOf(String streamId, int perFrame) {
+    // --- Tap: raw frames sampled as tiles for EstimateSpectra ---------------------------------------
+
+    /** Every {@code sample_every}-th raw frame of a stream, from its first, while {@code sample_tiles > 0}. */
+    @Override
+    public boolean observes(String streamId) {
+        ParameterValues p = stageParameters().current();
+        if (p.integer("sample_tiles") == 0) {
+            return false;
+        }
+        long every = p.integer("sample_every");
         synchronized (samples) {
-            PixelSamples s = samples.get(streamId);
-            if (s == null) {
-                s = new PixelSamples(SAMPLE_CAPACITY, Math.min(perFrame, SAMPLE_CAPACITY), streamId.hashCode());
-                samples.put(streamId, s);
+            return rawFrames.computeIfAbsent(streamId, k -> new long[1])[0]++ % every == 0;
+        }
+    }
+
+    @Override
+    public void observe(String streamId, Image pixels) {
+        int capacity = stageParameters().current().integer("sample_tiles");
+        if (capacity > 0) {
+            tilesOf(streamId, capacity).add(pixels);
+        }
+    }
+
+    /**
+     * The stream's tiles, made for {@code capacity} (remade, keeping the newest, when sample_tiles
+     * changed); drops the least recently tapped streams beyond the {@link #MAX_SAMPLED_TILES} budget.
+     */
+    private RawTiles tilesOf(String streamId, int capacity) {
+        synchronized (samples) {
+            StreamTiles kept = samples.get(streamId);
+            if (kept == null || kept.capacity() != capacity) {
+                RawTiles tiles = new RawTiles(capacity, TILE_SIDE, streamId.hashCode());
+                if (kept != null) {
+                    // Kept tiles are at most TILE_SIDE on a side, so each is kept whole.
+                    kept.tiles().newest(capacity).forEach(tiles::add);
+                }
+                kept = new StreamTiles(capacity, tiles);
+                samples.put(streamId, kept);
             }
-            return s;
+            int streams = Math.max(1, MAX_SAMPLED_TILES / capacity);
+            var leastRecent = samples.values().iterator();
+            while (samples.size() > streams) {
+                leastRecent.next();
+                leastRecent.remove();
+            }
+            return kept.tiles();
+        }
+    }
+
+    private record StreamTiles(int capacity, RawTiles tiles) {
+    }
+
+    /** Tiles kept for the stream on this replica (0 if none). */
+    int tilesKept(String streamId) {
+        synchronized (samples) {
+            StreamTiles kept = samples.get(streamId);
+            return kept == null ? 0 : kept.tiles().size();
         }
     }
 
@@ -332,7 +400,7 @@ public class UnmixKernel implements StageKernel {
     }
 
     /**
-     * An estimate of spectra from sampled pixels, and how it compares with the spectra in use.
+     * An estimate of spectra from sampled raw tiles, and how it compares with the spectra in use.
      *
      * @param candidateId          "{@code <stream>@<fingerprint>}": names the estimate on every replica
      * @param streamId             the stream it was made from ("*" for all streams pooled)
@@ -340,10 +408,10 @@ public class UnmixKernel implements StageKernel {
      * @param current              the spectra in force when it was made (null if none)
      * @param worstAngleToCurrent  worst angle, degrees, between matched columns of the estimate and
      *                             the spectra in force (NaN without comparable ones)
-     * @param pixels               pixels offered to the estimator
+     * @param tiles                raw tiles offered to the estimator
      */
     record SpectraProposal(String candidateId, String streamId, SpectraEstimator.Estimate estimate,
-                           ReferenceSpectra current, double worstAngleToCurrent, int pixels) {
+                           ReferenceSpectra current, double worstAngleToCurrent, int tiles) {
     }
 
     // --- Control calls -----------------------------------------------------------------------------
@@ -420,10 +488,8 @@ public class UnmixKernel implements StageKernel {
         }
         SpectraProposal p;
         try {
-            SpectraEstimator.Background background = "uniform".equals(stageParameters().current().text("estimate_background"))
-                    ? SpectraEstimator.Background.UNIFORM : SpectraEstimator.Background.NONE;
-            p = estimate(stream, components, background,
-                    r.getFrames() == 0 ? Integer.MAX_VALUE : (int) Math.min(r.getFrames(), Integer.MAX_VALUE));
+            // frames: the newest n tiles (one per sampled raw frame) of each stream; 0: all kept.
+            p = estimate(stream, components, r.getFrames() == 0 ? Integer.MAX_VALUE : (int) Math.min(r.getFrames(), Integer.MAX_VALUE));
         } catch (IllegalStateException | IllegalArgumentException e) {
             throw new InvalidCommandException("EstimateSpectra: " + e.getMessage(), e);
         }
@@ -432,22 +498,21 @@ public class UnmixKernel implements StageKernel {
         }
         SpectraEstimator.Estimate e = p.estimate();
         StageReply.Builder b = spectraReply(e.spectra(), String.format(Locale.ROOT,
-                "candidate %s from %d pixels of %s (relative fit residual %.3g)%s; adopt it with AdoptSpectra",
-                p.candidateId(), p.pixels(), "*".equals(stream) ? "all streams" : "stream " + stream, e.relativeResidual(),
+                "candidate %s from %d raw tiles of %s (relative fit residual %.3g)%s; adopt it with AdoptSpectra",
+                p.candidateId(), p.tiles(), "*".equals(stream) ? "all streams" : "stream " + stream, e.relativeResidual(),
                 Double.isNaN(p.worstAngleToCurrent()) ? ""
                         : String.format(Locale.ROOT, ", %.1f deg from the spectra in force", p.worstAngleToCurrent())))
                 .toBuilder()
                 .putValues("candidate_id", text(p.candidateId()))
-                .putValues("pixels", ParameterValue.newBuilder().setInteger(p.pixels()).build())
+                .putValues("tiles", ParameterValue.newBuilder().setInteger(p.tiles()).build())
+                .putValues("pixels", ParameterValue.newBuilder().setInteger(e.pixelsOffered()).build())
                 .putValues("relative_residual", ParameterValue.newBuilder().setNumber(e.relativeResidual()).build());
-        double[] bg = e.background();
-        if ("uniform".equals(stageParameters().current().text("estimate_background"))) {
-            Matrix.Builder m = Matrix.newBuilder().setRows(1).setCols(bg.length);
-            for (double v : bg) {
-                m.addValues(v);
-            }
-            b.putValues("background", ParameterValue.newBuilder().setMatrix(m).build());
+        // The uniform level removed per channel (ADU): camera offset plus diffuse background.
+        Matrix.Builder background = Matrix.newBuilder().setRows(1).setCols(e.background().length);
+        for (double v : e.background()) {
+            background.addValues(v);
         }
+        b.putValues("background", ParameterValue.newBuilder().setMatrix(background).build());
         if (!Double.isNaN(p.worstAngleToCurrent())) {
             b.putValues("worst_angle_to_current_deg", ParameterValue.newBuilder().setNumber(p.worstAngleToCurrent()).build());
         }
@@ -552,60 +617,78 @@ public class UnmixKernel implements StageKernel {
         return parameters;
     }
 
+    /** The configured name of the raw topic this stage taps. */
+    private String rawTopic() {
+        return runtime != null && runtime.isResolvable() ? runtime.get().tapTopic() : Topic.RAW.defaultName();
+    }
+
     /** For tests that build the runtime by hand: the parameters control calls change. */
     void bind(StageParameters stageParameters) {
         this.parameters = stageParameters;
     }
 
     /**
-     * Estimates {@code fluorophores} spectra (after removing a uniform background if asked) from
-     * one stream's pixels sampled over its last {@code frames} frames ({@code "*"}: all streams with the spectra's channel count, pooled).
+     * Estimates {@code fluorophores} spectra from one stream's raw tiles, its newest {@code tiles}
+     * ({@code "*"}: those of every stream with the spectra's channel count, pooled).
      *
-     * @throws IllegalStateException if nothing has been sampled for the stream
-     * @throws IllegalArgumentException if the samples cannot support an estimate (the message says why)
+     * @throws IllegalStateException if no tile has been sampled for the stream
+     * @throws IllegalArgumentException if the tiles cannot support an estimate (the message says why)
      */
-    SpectraProposal estimate(String streamId, int fluorophores, SpectraEstimator.Background background, int frames) {
-        float[][] pixels = pooledSamples(streamId, frames);
+    SpectraProposal estimate(String streamId, int fluorophores, int tiles) {
+        List<Image> sampled = pooledTiles(streamId, tiles);
         ReferenceSpectra current = spectraInUse;
-        SpectraEstimator estimator = new SpectraEstimator(SpectraEstimator.Settings.of(fluorophores).withBackground(background));
-        SpectraEstimator.Estimate estimate = estimator.estimate(pixels);
+        SpectraEstimator.Estimate estimate = estimateFrom(sampled, fluorophores);
         double angle = current != null && current.channels() == estimate.spectra().channels()
                 && current.fluorophores() == fluorophores
                 ? SpectraEstimator.worstAngleDegrees(current, estimate.spectra(), null) : Double.NaN;
         String id = streamId + "@" + estimate.spectra().fingerprint();
-        return new SpectraProposal(id, streamId, estimate, current, angle, pixels.length == 0 ? 0 : pixels[0].length);
+        return new SpectraProposal(id, streamId, estimate, current, angle, sampled.size());
     }
 
-    private float[][] pooledSamples(String streamId, int frames) {
-        List<float[][]> parts = new ArrayList<>();
+    /** Until the tile estimator lands: the tiles' pixels, pooled, through the pixel estimator with a uniform level removed. */
+    private static SpectraEstimator.Estimate estimateFrom(List<Image> tiles, int fluorophores) {
+        int nc = tiles.get(0).channels();
+        int total = tiles.stream().mapToInt(t -> t.height() * t.width()).sum();
+        float[][] pixels = new float[nc][total];
+        int at = 0;
+        for (Image t : tiles) {
+            int n = t.height() * t.width();
+            for (int c = 0; c < nc; c++) {
+                System.arraycopy(t.data(), t.planeOffset(c), pixels[c], at, n);
+            }
+            at += n;
+        }
+        return new SpectraEstimator(SpectraEstimator.Settings.of(fluorophores)
+                .withBackground(SpectraEstimator.Background.UNIFORM)).estimate(pixels);
+    }
+
+    /** The newest {@code count} tiles of the stream, or of every stream of one channel count for "*". */
+    private List<Image> pooledTiles(String streamId, int count) {
+        List<Image> pooled = new ArrayList<>();
         synchronized (samples) {
             if ("*".equals(streamId)) {
                 ReferenceSpectra current = spectraInUse;
-                for (PixelSamples s : samples.values()) {
-                    if (s.size() > 0 && (current == null || s.channels() == current.channels())) {
-                        parts.add(s.newest(frames));
+                int channels = current != null ? current.channels() : 0;
+                for (StreamTiles s : samples.values()) {
+                    RawTiles tiles = s.tiles();
+                    if (tiles.size() > 0 && (channels == 0 || tiles.channels() == channels)) {
+                        // Without spectra in force, the channel count of the first stream sampled decides.
+                        channels = tiles.channels();
+                        pooled.addAll(tiles.newest(count));
                     }
                 }
             } else {
-                PixelSamples s = samples.get(streamId);
-                if (s != null && s.size() > 0) {
-                    parts.add(s.newest(frames));
+                StreamTiles s = samples.get(streamId);
+                if (s != null) {
+                    pooled.addAll(s.tiles().newest(count));
                 }
             }
         }
-        if (parts.isEmpty()) {
-            throw new IllegalStateException("no pixels sampled " + ("*".equals(streamId) ? "from any stream"
-                    : "from stream '" + streamId + "' on this replica") + "; let frames through with sample_pixels > 0 first");
-        }
-        int nc = parts.get(0).length;
-        int total = parts.stream().mapToInt(a -> a[0].length).sum();
-        float[][] pooled = new float[nc][total];
-        int at = 0;
-        for (float[][] part : parts) {
-            for (int c = 0; c < nc; c++) {
-                System.arraycopy(part[c], 0, pooled[c], at, part[c].length);
-            }
-            at += part[0].length;
+        if (pooled.isEmpty()) {
+            throw new IllegalStateException("no tiles of raw frames sampled " + ("*".equals(streamId) ? "from any stream"
+                    : "from stream '" + streamId + "'") + " on this replica; the unmix stage samples the camera's frames"
+                    + " on " + rawTopic() + " (it must be able to read that topic) while sample_tiles > 0:"
+                    + " let the stream's raw frames through first, then ask again");
         }
         return pooled;
     }

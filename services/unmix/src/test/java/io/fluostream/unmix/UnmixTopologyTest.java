@@ -15,6 +15,8 @@ import io.fluostream.imaging.sim.SimulatedFrame;
 import io.fluostream.imaging.sim.SimulationSettings;
 import io.fluostream.imaging.unmix.NnlsUnmixer;
 import io.fluostream.imaging.unmix.ReferenceSpectra;
+import io.fluostream.imaging.unmix.SpectraEstimator;
+import io.fluostream.proto.Acquisition;
 import io.fluostream.proto.AdoptSpectraRequest;
 import io.fluostream.proto.ControlCommand;
 import io.fluostream.proto.Encoding;
@@ -49,8 +51,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The unmix stage on TopologyTestDriver (no broker): denoised forward-model frames in on
- * frames.denoised, unmixed frames out on frames.unmixed, parameters changed between frames and
- * control calls (SetSpectra, EstimateSpectra, AdoptSpectra) run as the control plane runs them.
+ * frames.denoised, unmixed frames out on frames.unmixed, the camera's raw frames tapped on
+ * frames.raw for blind estimation, parameters changed between frames and control calls
+ * (SetSpectra, EstimateSpectra, AdoptSpectra) run as the control plane runs them.
  */
 class UnmixTopologyTest {
 
@@ -60,9 +63,21 @@ class UnmixTopologyTest {
     private static ReferenceSpectra truthSpectra;
     private static final SimulatedFrame[] FRAMES = new SimulatedFrame[6];
     private static final Image[] DENOISED = new Image[6];
+    /** Raw camera frames for blind estimation: photon level 20 (the issue's target level), 128 x 128. */
+    private static final SimulationSettings RAW_SIM = SimulationSettings.defaults().withSize(128, 128).withPhotonLevel(20);
+    private static ForwardModel rawModel;
+    private static final int RAW_FRAMES = 16;
+    /** Tiles from every second raw frame: 8 tiles of 128 x 128. */
+    private static final int SAMPLE_EVERY = 2;
+    /** Worst spectral angle allowed for the estimate from the tapped raw frames (see its test). */
+    private static final double MAX_ANGLE_DEG = 30;
+    /** How far the removed uniform level may be from offset + diffuse background, ADU. */
+    private static final double MAX_LEVEL_ERROR_ADU = 5;
+    private static final Frame[] RAW = new Frame[RAW_FRAMES];
 
     private TopologyTestDriver driver;
     private TestInputTopic<String, byte[]> denoised;
+    private TestInputTopic<String, byte[]> raw;
     private TestOutputTopic<String, byte[]> unmixed;
     private TestOutputTopic<String, byte[]> dlq;
     private StageRuntime runtime;
@@ -77,6 +92,18 @@ class UnmixTopologyTest {
             FRAMES[t] = model.frame(t);
             DENOISED[t] = denoiser.denoise(FRAMES[t].raw(), SIM.offsetAdu()).denoised();
         }
+        rawModel = new ForwardModel(RAW_SIM, 0);
+        for (int t = 0; t < RAW_FRAMES; t++) {
+            RAW[t] = rawFrame("rig-1", t, rawModel.frame(t).raw());
+        }
+    }
+
+    /** A camera frame as the rig publishes it: uint16 counts, offset included. */
+    private static Frame rawFrame(String stream, long seq, Image counts) {
+        return FrameImages.withImage(Frame.newBuilder().setStreamId(stream).setSequence(seq).setAcquiredAtUs(1 + seq)
+                .setAcquisition(Acquisition.newBuilder().setCameraOffsetAdu(RAW_SIM.offsetAdu())
+                        .setCameraGainAduPerElectron(RAW_SIM.gainAduPerElectron())),
+                counts, PixelType.UINT16, Encoding.SHUFFLE_ZSTD).build();
     }
 
     @BeforeEach
@@ -90,6 +117,7 @@ class UnmixTopologyTest {
         p.put(StreamsConfig.STATE_DIR_CONFIG, Files.createTempDirectory("unmix-tt").toString());
         driver = new TopologyTestDriver(FrameTopology.build(runtime), p);
         denoised = driver.createInputTopic("frames.denoised", Serdes.String().serializer(), Serdes.ByteArray().serializer());
+        raw = driver.createInputTopic("frames.raw", Serdes.String().serializer(), Serdes.ByteArray().serializer());
         unmixed = driver.createOutputTopic("frames.unmixed", Serdes.String().deserializer(), Serdes.ByteArray().deserializer());
         dlq = driver.createOutputTopic("frames.dlq", Serdes.String().deserializer(), Serdes.ByteArray().deserializer());
     }
@@ -348,45 +376,108 @@ class UnmixTopologyTest {
         assertUnmixedWith(truthSpectra, DENOISED[0], next());
     }
 
-    @Test
-    void spectraEstimatedOnOneReplicaAreAdoptedByEvery() throws Exception {
-        kernel.bind(runtime.parameters());
-        runtime.parameters().set(Map.of("sample_pixels", 4096));
-        for (int t = 0; t < 5; t++) {
-            denoised.pipeInput("rig-1", frame("rig-1", t, DENOISED[t]));
-            next();
-        }
-        CommandApplier applier = new CommandApplier(runtime, NO_PAUSE);
-        CommandContext query = new CommandContext("", "test", "t1", false, true);
-        InvalidCommandException unknown = assertThrows(InvalidCommandException.class, () -> applier.applyToKernel(
-                StageCommand.newBuilder().setEstimateSpectra(EstimateSpectraRequest.newBuilder().setStreamId("rig-9")).build(),
-                query, StageReply.newBuilder()));
-        assertTrue(unknown.getMessage().contains("rig-9"), unknown.getMessage());
+    private StageReply estimateSpectra(CommandApplier applier, EstimateSpectraRequest.Builder request) {
+        return applier.applyToKernel(StageCommand.newBuilder().setEstimateSpectra(request).build(),
+                new CommandContext("", "test", "t1", false, true), StageReply.newBuilder());
+    }
 
-        StageReply estimate = applier.applyToKernel(StageCommand.newBuilder().setEstimateSpectra(
-                EstimateSpectraRequest.newBuilder().setStreamId("rig-1").setFrames(4)).build(), query, StageReply.newBuilder());
+    @Test
+    void anUnreadableRawFrameIsSkippedAndCountedWhileTheStageGoesOn() throws Exception {
+        kernel.bind(runtime.parameters());
+        runtime.parameters().set(Map.of("sample_every", 1));
+        byte[] whole = RAW[0].toByteArray();
+        raw.pipeInput("rig-1", java.util.Arrays.copyOf(whole, whole.length / 2));
+        denoised.pipeInput("rig-1", frame("rig-1", 0, DENOISED[0]));
+        assertUnmixedWith(truthSpectra, DENOISED[0], next());
+        raw.pipeInput("rig-1", RAW[1].toByteArray());
+        denoised.pipeInput("rig-1", frame("rig-1", 1, DENOISED[1]));
+        assertUnmixedWith(truthSpectra, DENOISED[1], next());
+        assertTrue(dlq.isEmpty(), "nothing from the tap is dead-lettered");
+        assertEquals(1, runtime.metrics().tapFramesSkipped());
+        assertEquals(1, runtime.metrics().tapFramesObserved());
+        assertEquals(0, runtime.metrics().framesRejected());
+        assertEquals(1, kernel.tilesKept("rig-1"), "the readable frame after it is sampled");
+    }
+
+    @Test
+    void tilesAreKeptWithinTheBudgetAndNoneWithSampleTilesZero() throws Exception {
+        kernel.bind(runtime.parameters());
+        runtime.parameters().set(Map.of("sample_every", 1, "sample_tiles", 0));
+        Image small = new Image(4, 16, 16);
+        java.util.Arrays.fill(small.data(), 120);
+        raw.pipeInput("a", rawFrame("a", 0, small).toByteArray());
+        assertEquals(0, kernel.tilesKept("a"));
+        assertEquals(0, runtime.metrics().tapFramesObserved(), "not even decoded");
+        InvalidCommandException none = assertThrows(InvalidCommandException.class, () -> estimateSpectra(
+                new CommandApplier(runtime, NO_PAUSE), EstimateSpectraRequest.newBuilder().setStreamId("a")));
+        assertTrue(none.getMessage().contains("sample_tiles > 0"), none.getMessage());
+
+        // 128 tiles a stream: the budget of 256 holds two streams, the least recently tapped goes first.
+        runtime.parameters().set(Map.of("sample_tiles", 128));
+        for (int t = 0; t < 3; t++) {
+            raw.pipeInput("a", rawFrame("a", 1 + t, small).toByteArray());
+        }
+        raw.pipeInput("b", rawFrame("b", 0, small).toByteArray());
+        raw.pipeInput("c", rawFrame("c", 0, small).toByteArray());
+        assertEquals(0, kernel.tilesKept("a"), "dropped for the newer streams");
+        assertEquals(1, kernel.tilesKept("b"));
+        assertEquals(1, kernel.tilesKept("c"));
+        // Fewer tiles a stream: the newest are kept.
+        runtime.parameters().set(Map.of("sample_tiles", 1));
+        raw.pipeInput("b", rawFrame("b", 1, small).toByteArray());
+        assertEquals(1, kernel.tilesKept("b"));
+        assertEquals(6, runtime.metrics().tapFramesObserved());
+        assertTrue(dlq.isEmpty() && unmixed.isEmpty());
+    }
+
+    @Test
+    void spectraEstimatedFromTappedRawFramesOnOneReplicaAreAdoptedByEvery() throws Exception {
+        kernel.bind(runtime.parameters());
+        runtime.parameters().set(Map.of("sample_every", SAMPLE_EVERY));
+        for (int t = 0; t < RAW_FRAMES; t++) {
+            raw.pipeInput("rig-1", RAW[t].toByteArray());
+            if (t < 5) {
+                denoised.pipeInput("rig-1", frame("rig-1", t, DENOISED[t]));
+                next();
+            }
+        }
+        assertTrue(dlq.isEmpty());
+        assertEquals(RAW_FRAMES / SAMPLE_EVERY, runtime.metrics().tapFramesObserved(), "every " + SAMPLE_EVERY + "th raw frame");
+        assertTrue(unmixed.isEmpty(), "raw frames are only observed, never unmixed");
+        CommandApplier applier = new CommandApplier(runtime, NO_PAUSE);
+        InvalidCommandException unknown = assertThrows(InvalidCommandException.class,
+                () -> estimateSpectra(applier, EstimateSpectraRequest.newBuilder().setStreamId("rig-9")));
+        assertTrue(unknown.getMessage().contains("rig-9") && unknown.getMessage().contains("raw frames")
+                && unknown.getMessage().contains("frames.raw") && unknown.getMessage().contains("sample_tiles > 0"),
+                unknown.getMessage());
+
+        int tiles = RAW_FRAMES / SAMPLE_EVERY;
+        StageReply estimate = estimateSpectra(applier, EstimateSpectraRequest.newBuilder().setStreamId("rig-1"));
         ReferenceSpectra candidate = UnmixKernel.spectraOf(estimate.getSpectra(), "test");
         String id = estimate.getValuesOrThrow("candidate_id").getText();
         assertEquals("rig-1@" + candidate.fingerprint(), id);
-        assertEquals(4 * 4096, estimate.getValuesOrThrow("pixels").getInteger(), "the newest 4 frames' samples");
-        // Blind NMF on denoised frames at 100 photons: 8-11 deg on 256 x 256 frames
-        // (SpectraEstimatorTest); measured about 16 deg on these small ones, so only a loose bound.
-        double angle = estimate.getValuesOrThrow("worst_angle_to_current_deg").getNumber();
-        assertTrue(angle < 25, candidate + " is " + angle + " deg from the truth");
+        assertEquals(tiles, estimate.getValuesOrThrow("tiles").getInteger(), "every tile kept");
+        assertEquals(tiles * 128L * 128, estimate.getValuesOrThrow("pixels").getInteger(), "whole 128 x 128 tiles");
+        double angle = SpectraEstimator.worstAngleDegrees(ReferenceSpectra.of(rawModel.mixingMatrix()), candidate, null);
+        // Interim: the pixel estimator on the tiles measured 24.4 deg; the tile estimator replaces it.
+        assertTrue(angle < MAX_ANGLE_DEG, candidate + " is " + angle + " deg from the truth");
+        assertEquals(angle, estimate.getValuesOrThrow("worst_angle_to_current_deg").getNumber(), 1e-9,
+                "the spectra in force are the truth");
         assertEquals(truthSpectra, ReferenceSpectra.of(runtime.parameters().current().matrix("spectra")), "not in force yet");
-        assertFalse(estimate.containsValues("background"), "no background asked for");
-
-        // With a background component: the sim's frames carry a uniform background on every channel.
-        runtime.parameters().set(Map.of("estimate_background", "uniform"));
-        StageReply withBackground = applier.applyToKernel(StageCommand.newBuilder().setEstimateSpectra(
-                EstimateSpectraRequest.newBuilder().setStreamId("rig-1")).build(), query, StageReply.newBuilder());
-        Matrix background = withBackground.getValuesOrThrow("background").getMatrix();
+        // The uniform level removed from the raw counts: the camera offset plus the diffuse background
+        // (gain x photons x background abundance x the channel's row of the mixing matrix).
+        Matrix background = estimate.getValuesOrThrow("background").getMatrix();
+        assertEquals(1, background.getRows());
         assertEquals(4, background.getCols());
-        for (double v : background.getValuesList()) {
-            assertTrue(v >= 0 && Double.isFinite(v), "background " + background.getValuesList());
+        double[][] mixing = rawModel.mixingMatrix();
+        for (int c = 0; c < 4; c++) {
+            double expected = RAW_SIM.offsetAdu() + RAW_SIM.gainAduPerElectron() * RAW_SIM.photonLevel()
+                    * RAW_SIM.backgroundAbundance() * java.util.Arrays.stream(mixing[c]).sum();
+            assertEquals(expected, background.getValues(c), MAX_LEVEL_ERROR_ADU, "channel " + c + ": " + background.getValuesList());
         }
-        assertTrue(background.getValuesList().stream().mapToDouble(Double::doubleValue).sum() > 0,
-                "the simulated background is found: " + background.getValuesList());
+
+        StageReply newest = estimateSpectra(applier, EstimateSpectraRequest.newBuilder().setStreamId("rig-1").setFrames(2));
+        assertEquals(2, newest.getValuesOrThrow("tiles").getInteger(), "frames: the newest n tiles");
 
         try (Replica other = new Replica()) {
             StageCommand byId = StageCommand.newBuilder().setAdoptSpectra(AdoptSpectraRequest.newBuilder().setCandidateId(id)).build();

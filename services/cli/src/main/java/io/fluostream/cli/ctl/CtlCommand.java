@@ -121,7 +121,7 @@ public final class CtlCommand implements Callable<Integer> {
     @Option(names = "--components", description = "estimate-spectra: fluorophores to estimate.")
     int components;
 
-    @Option(names = "--frames", description = "estimate-spectra: recent frames to use.")
+    @Option(names = "--frames", description = "estimate-spectra: the newest N raw-frame tiles to use (one per sampled frame; 0: all kept).")
     int frames;
 
     @Option(names = "--steps", description = "start-training: training steps.")
