@@ -37,7 +37,9 @@ import picocli.CommandLine.Option;
  * <p>Input is what the unmix stage sees: forward-model frames (default 4 channels, 3 fluorophores,
  * 256 × 256) denoised by {@link ClassicalDenoiser} with the known camera offset. RMSE is over all
  * abundance samples, divided by the mean true abundance. Poisson ML takes the gain and read noise
- * the denoiser fitted on the frame, as the stage does. Speed: NNLS and LS on one denoised
+ * the denoiser fitted on the frame, as the stage does. Blind estimation reads raw camera frames
+ * instead ({@code --blind-frames} of stream 2 at {@code --blind-photons}), as the stage samples
+ * them from frames.raw for it. Speed: NNLS and LS on one denoised
  * 1024 × 1024 frame at 20 photons, {@code --threads} threads; {@code *_mpix_s} is wall-clock
  * throughput (what this machine gives now, other load included), {@code *_mpix_s_cpu} the same
  * work divided by the CPU time the unmixing threads got (what uncontended cores give).
@@ -150,7 +152,7 @@ public final class BenchUnmix implements Callable<Integer> {
         out.putAll(deviceSpeed(spectra));
 
         double angle = blindAngle(spectra);
-        System.out.printf(Locale.ROOT, "blind estimation at %.0f photons from %d denoised frames: worst angle %.2f deg%n",
+        System.out.printf(Locale.ROOT, "blind estimation at %.0f photons from %d raw frames: worst angle %.2f deg%n",
                 blindPhotons, blindFrames, angle);
         out.put("blind_spectral_angle_deg", angle);
         out.put("load_average", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
@@ -318,20 +320,18 @@ public final class BenchUnmix implements Callable<Integer> {
         return total;
     }
 
-    /** Worst angle of blind estimation from {@link #blindFrames} denoised frames of stream 2. */
+    /**
+     * Worst angle of blind estimation from {@link #blindFrames} raw camera frames of stream 2
+     * (frames 0, 3, 6, ...), as the unmix stage samples them from frames.raw.
+     */
     private double blindAngle(ReferenceSpectra truth) {
         SimulationSettings s = SimulationSettings.defaults().withSize(size, size).withPhotonLevel(blindPhotons);
         ForwardModel model = new ForwardModel(s, 2);
-        int n = size * size;
-        float[][] pixels = new float[truth.channels()][n * blindFrames];
-        ClassicalDenoiser denoiser = new ClassicalDenoiser();
+        List<Image> frames = new ArrayList<>();
         for (int k = 0; k < blindFrames; k++) {
-            Image x = denoiser.denoise(model.frame(3 * k).raw(), s.offsetAdu()).denoised();
-            for (int c = 0; c < truth.channels(); c++) {
-                System.arraycopy(x.data(), c * n, pixels[c], k * n, n);
-            }
+            frames.add(model.frame(3 * k).raw());
         }
-        SpectraEstimator.Estimate e = new SpectraEstimator(SpectraEstimator.Settings.of(truth.fluorophores())).estimate(pixels);
+        SpectraEstimator.Estimate e = new SpectraEstimator(SpectraEstimator.Settings.of(truth.fluorophores())).estimate(frames);
         System.out.println("blind estimate: " + e);
         return SpectraEstimator.worstAngleDegrees(truth, e.spectra(), null);
     }

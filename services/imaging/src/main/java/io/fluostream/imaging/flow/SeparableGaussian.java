@@ -10,9 +10,10 @@ package io.fluostream.imaging.flow;
  * The horizontal pass gets the same form by copying the padded row at each tap's shift into two
  * scratch rows ({@code System.arraycopy} is an intrinsic), ~3× faster than a scalar loop.
  *
- * <p>An instance owns its scratch rows: it is not thread-safe.
+ * <p>An instance owns its scratch rows: it is not thread-safe. Public for the blind spectra
+ * estimator ({@code unmix.SpectralSamples}), which smooths camera tiles with it.
  */
-final class SeparableGaussian {
+public final class SeparableGaussian {
 
     private final double sigma;
     /** Half kernel: {@code taps[0]} is the centre weight, {@code taps[j]} the weight at ±j. */
@@ -23,7 +24,7 @@ final class SeparableGaussian {
     private float[] right = new float[0];
     private float[] reduceRow = new float[0];
 
-    SeparableGaussian(double sigma) {
+    public SeparableGaussian(double sigma) {
         if (!(sigma > 0) || !Double.isFinite(sigma)) {
             throw new IllegalArgumentException("Gaussian sigma must be positive and finite, got " + sigma);
         }
@@ -59,7 +60,7 @@ final class SeparableGaussian {
     }
 
     /** Blurs a flat, row-major plane into a new flat plane (for one-off use outside hot paths). */
-    float[] apply(float[] src, int height, int width) {
+    public float[] apply(float[] src, int height, int width) {
         float[][] rows = RowPlanes.fromFlat(src, height, width);
         float[][] out = RowPlanes.allocate(height, width);
         apply(rows, out, height, width);

@@ -1,6 +1,8 @@
 package io.fluostream.imaging.unmix;
 
+import io.fluostream.imaging.Image;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
 
@@ -274,31 +276,71 @@ public final class SpectraEstimator {
             residual = hals(x, nc, used, w, h, k, 0);
         }
 
-        // Labels sorted bluest first.
+        return new Estimate(bluestFirst(w, nc, nf), offset, residual, used, n);
+    }
+
+    /**
+     * Estimates spectra from camera frames or tiles of them ({@link RawTiles}): C × H × W each, camera
+     * ADU (a camera offset and a uniform background are measured and removed), from intensities and
+     * edges seen in two independent halves of the pixels ({@link SpectralSamples}): the factorisation
+     * ranks samples by one half and averages the other.
+     *
+     * @throws IllegalArgumentException if there are no frames, they differ in channel count, one is
+     *     smaller than {@link SpectralSamples#minimumSide()}, a value is not finite, there are fewer
+     *     channels than fluorophores, too few samples carry signal, or the estimate comes out
+     *     rank-deficient (the message says what to try)
+     */
+    public Estimate estimate(List<Image> frames) {
+        SpectralSamples samples = SpectralSamples.of(frames);
+        int nc = samples.channels;
+        int nf = settings.fluorophores();
+        if (nc < nf) {
+            throw new IllegalArgumentException("cannot find " + nf + " spectra in " + nc
+                    + " channels: need at least as many channels as fluorophores");
+        }
+        int minimum = 20 * nf;
+        if (samples.count < 10 * minimum) {
+            throw new IllegalArgumentException("only " + samples.count + " samples (" + samples.intensities + " bright pixels, "
+                    + samples.edges + " edges) to estimate " + nf + " spectra from; need " + 10 * minimum
+                    + ": let more or brighter frames through");
+        }
+        int n = samples.count;
+        double[] w = clusteredProjections(samples.select, nc, n, nf);
+        normaliseColumns(w, nc, nf);
+        double[] h = new double[nf * n];
+        double residual = hals(samples.select, nc, n, w, h, nf, settings.iterations());
+        for (int round = 0; round < PURE_ROUNDS; round++) {
+            // Chosen by the one half (h comes from it), averaged in the other.
+            purestPixelMeans(samples.average, nc, n, w, h, nf);
+            residual = hals(samples.select, nc, n, w, h, nf, 0);
+        }
+        return new Estimate(bluestFirst(w, nc, nf), samples.background, residual, n,
+                (int) Math.min(Integer.MAX_VALUE, samples.pixelsOffered));
+    }
+
+    /** The C × F spectra of {@code w} (row-major, unit-sum columns), labels sorted by mean channel. */
+    private static ReferenceSpectra bluestFirst(double[] w, int nc, int nf) {
         Integer[] order = new Integer[nf];
         double[] centre = new double[nf];
         for (int f = 0; f < nf; f++) {
             order[f] = f;
             for (int c = 0; c < nc; c++) {
-                centre[f] += c * w[c * k + f];
+                centre[f] += c * w[c * nf + f];
             }
         }
         Arrays.sort(order, (a, b) -> Double.compare(centre[a], centre[b]));
         double[][] rows = new double[nc][nf];
         for (int c = 0; c < nc; c++) {
             for (int f = 0; f < nf; f++) {
-                rows[c][f] = w[c * k + order[f]];
+                rows[c][f] = w[c * nf + order[f]];
             }
         }
-        double[] background = offset.clone();
-        ReferenceSpectra spectra;
         try {
-            spectra = ReferenceSpectra.of(rows);
+            return ReferenceSpectra.of(rows);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("the estimated spectra are not usable (" + e.getMessage()
                     + "); the data may hold fewer than " + nf + " distinguishable labels", e);
         }
-        return new Estimate(spectra, background, residual, used, n);
     }
 
     /**

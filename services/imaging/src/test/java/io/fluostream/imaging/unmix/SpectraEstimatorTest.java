@@ -6,98 +6,155 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.fluostream.imaging.Image;
-import io.fluostream.imaging.denoise.ClassicalDenoiser;
 import io.fluostream.imaging.sim.ForwardModel;
 import io.fluostream.imaging.sim.SimulationSettings;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
-/** Blind spectra estimation on synthetic mixtures and on the rig's forward model. */
+/** Blind spectra estimation from camera frames, against the forward model's truth and known answers. */
 class SpectraEstimatorTest {
 
     private static final ReferenceSpectra M = Mixtures.FOUR_BY_THREE;
 
+    /** Frames 0, 3, 6, ... of a 256² stream: raw (camera ADU, offset 100) or noise-free. */
+    private static List<Image> frames(int stream, double photons, int count, boolean raw) {
+        ForwardModel model = new ForwardModel(SimulationSettings.defaults().withSize(256, 256).withPhotonLevel(photons), stream);
+        List<Image> frames = new ArrayList<>();
+        for (int k = 0; k < count; k++) {
+            frames.add(raw ? model.frame(3 * k).raw() : model.frame(3 * k).cleanChannels());
+        }
+        return frames;
+    }
+
+    private static double worstAngle(List<Image> frames, SpectraEstimator.Estimate[] out) {
+        ReferenceSpectra truth = ReferenceSpectra.of(new ForwardModel(SimulationSettings.defaults().withSize(16, 16), 0).mixingMatrix());
+        SpectraEstimator.Estimate e = new SpectraEstimator(SpectraEstimator.Settings.of(3)).estimate(frames);
+        if (out != null) {
+            out[0] = e;
+        }
+        return SpectraEstimator.worstAngleDegrees(truth, e.spectra(), null);
+    }
+
     @Test
-    void recoversSpectraFromSparseMixturesWithPurePixels() {
-        // Each pixel holds one label (60 %) or two (40 %), abundances 20-100, Gaussian noise of 0.5.
-        float[][] pixels = sparseMixtures(M, 6000, 0.5, null, 0, new SplittableRandom(1));
-        SpectraEstimator.Estimate e = new SpectraEstimator(SpectraEstimator.Settings.of(3)).estimate(pixels);
-        double worst = SpectraEstimator.worstAngleDegrees(M, e.spectra(), null);
-        // Measured 0.8°: noise of ~1 % of the signal widens NMF's cone (2.1° before the purest
-        // pixels' means replace its edges), mostly in the spectra's weakest entries.
-        assertTrue(worst < 1.5, "worst angle " + worst + "°: " + e);
-        assertTrue(e.relativeResidual() < 0.02, e.toString());
-        for (int f = 0; f < 3; f++) {
-            double sum = 0;
+    void recoversTheForwardModelsSpectraFromRawFramesAtTwentyPhotons() {
+        // The bench's input (stream 2, 4 frames): measured 2.7°. The nuclei's label is the hard one:
+        // its pure pixels are a few dim puncta, but its edges are pure (see SpectralSamples).
+        // Stream 9 was not used to choose the settings: measured 2.5°. Bound: the 5°.
+        for (int stream : new int[] {2, 9}) {
+            SpectraEstimator.Estimate[] e = new SpectraEstimator.Estimate[1];
+            double worst = worstAngle(frames(stream, 20, 4, true), e);
+            assertTrue(worst < 5, "stream " + stream + ": worst angle " + worst + "°: " + e[0]);
+            for (int f = 0; f < 3; f++) {
+                double sum = 0;
+                for (int c = 0; c < 4; c++) {
+                    sum += e[0].spectra().get(c, f);
+                }
+                assertEquals(1, sum, 1e-9, "columns sum to 1");
+            }
+        }
+    }
+
+    @Test
+    void noiseFreeFramesComeBackWithinAFewDegrees() {
+        // Measured 2.8° (streams 1-6: 2.8-4.8°): without noise the same edges are chosen every
+        // round, including a few where a second label's outline runs parallel at a few px.
+        assertTrue(worstAngle(frames(2, 20, 4, false), null) < 4);
+    }
+
+    @Test
+    void theCameraOffsetGoesWithTheUniformLevel() {
+        List<Image> frames = frames(2, 20, 4, true);
+        SpectraEstimator.Estimate[] plain = new SpectraEstimator.Estimate[1];
+        worstAngle(frames, plain);
+        List<Image> raised = new ArrayList<>();
+        for (Image f : frames) {
+            Image r = f.copy();
+            for (int i = 0; i < r.data().length; i++) {
+                r.data()[i] += 500;
+            }
+            raised.add(r);
+        }
+        SpectraEstimator.Estimate[] shifted = new SpectraEstimator.Estimate[1];
+        worstAngle(raised, shifted);
+        // Whole-ADU frames: exactly the same samples (measured 0.0000°).
+        assertTrue(SpectraEstimator.worstAngleDegrees(plain[0].spectra(), shifted[0].spectra(), null) < 1e-3);
+        double[] level = plain[0].background();
+        // Truth: offset 100 ADU plus the background floor, 0.05 of each label at 40 ADU per unit
+        // abundance (2 ADU × the channel's row sum). Measured within 0.01-0.09 ADU (the dimmest
+        // tenth still holds a little faint structure).
+        double[][] m = new ForwardModel(SimulationSettings.defaults().withSize(16, 16), 0).mixingMatrix();
+        for (int c = 0; c < 4; c++) {
+            double rowSum = m[c][0] + m[c][1] + m[c][2];
+            assertEquals(100 + 2 * rowSum, level[c], 0.3, "channel " + c);
+            assertEquals(level[c] + 500, shifted[0].background()[c], 0.01, "channel " + c);
+        }
+    }
+
+    @Test
+    void aHalfPlaneNeverReadsTheOtherHalfsPixels() {
+        int h = 5;
+        int w = 6;
+        float[] plane = new float[h * w];
+        SplittableRandom rng = new SplittableRandom(3);
+        for (int i = 0; i < plane.length; i++) {
+            plane[i] = (float) rng.nextDouble(100);
+        }
+        float[] black = SpectralSamples.half(plane, h, w, 0);
+        float[] changed = plane.clone();
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                if (((x + y) & 1) == 1) {
+                    changed[y * w + x] = -1000;
+                }
+            }
+        }
+        assertArrayEquals(black, SpectralSamples.half(changed, h, w, 0), "white pixels do not enter the black half");
+        assertEquals(plane[0], black[0], 0, "black pixels kept");
+        // White pixel (1, 0): the mean of its three neighbours (0, 0), (2, 0) and (1, 1).
+        assertEquals((plane[0] + plane[2] + plane[w + 1]) / 3, black[1], 1e-4);
+        // White pixel (x 2, y 1), inside: the mean of four.
+        int i = w + 2;
+        assertEquals((plane[i - 1] + plane[i + 1] + plane[i - w] + plane[i + w]) / 4, black[i], 1e-4);
+    }
+
+    @Test
+    void edgesWhereTwoLabelsChangeOppositeWaysAreLeftOut() {
+        // 64² px, Gaussian noise 0.5 ADU. Left: label 0 at 100; right: label 2 at 100 (the two
+        // spectra barely overlap): across the border one falls as the other rises, a difference of
+        // spectra with channels of both signs. Control: the left side empty.
+        Image swap = halves(0, 2, new SplittableRandom(1));
+        Image step = halves(-1, 2, new SplittableRandom(1));
+        SpectralSamples swapped = SpectralSamples.of(List.of(swap));
+        SpectralSamples stepped = SpectralSamples.of(List.of(step));
+        assertTrue(stepped.edges > 100, "a one-label step gives edges: " + stepped.edges);
+        assertTrue(swapped.edges < stepped.edges / 20, "opposite changes left out: " + swapped.edges);
+        // The step's edges are label 2's spectrum (averaging look, noise averaged out).
+        double[] mean = new double[4];
+        for (int j = stepped.intensities; j < stepped.count; j++) {
             for (int c = 0; c < 4; c++) {
-                sum += e.spectra().get(c, f);
-            }
-            assertEquals(1, sum, 1e-9, "columns sum to 1");
-        }
-    }
-
-    @Test
-    void subtractsAUniformBackgroundBeforeFactorising() {
-        // Every pixel sits on the same autofluorescence (flat spectrum, 40 ADU in all): without
-        // subtraction it would mix into every label's spectrum.
-        double[] autofluorescence = {10, 10, 10, 10};
-        float[][] pixels = sparseMixtures(M, 6000, 0.5, null, 0, new SplittableRandom(3));
-        for (int c = 0; c < 4; c++) {
-            for (int i = 0; i < pixels[c].length; i++) {
-                pixels[c][i] += (float) autofluorescence[c];
+                mean[c] += stepped.average[j * 4 + c];
             }
         }
-        SpectraEstimator.Estimate uniform = new SpectraEstimator(SpectraEstimator.Settings.of(3)
-                .withBackground(SpectraEstimator.Background.UNIFORM)).estimate(pixels);
-        SpectraEstimator.Estimate none = new SpectraEstimator(SpectraEstimator.Settings.of(3)).estimate(pixels);
-        double withSubtraction = SpectraEstimator.worstAngleDegrees(M, uniform.spectra(), null);
-        double without = SpectraEstimator.worstAngleDegrees(M, none.spectra(), null);
-        // Measured 0.8° with subtraction, 6.2° without.
-        assertTrue(withSubtraction < 1.5, "worst angle " + withSubtraction + "°: " + uniform);
-        assertTrue(without > 2 * withSubtraction, "without subtraction " + without + "°");
+        double[] label2 = SpectraEstimator.column(M, 2);
+        assertTrue(SpectraEstimator.angleDegrees(label2, mean) < 1, "edge spectrum " + SpectraEstimator.angleDegrees(label2, mean) + "°");
+    }
+
+    /** 64×64, left half label {@code left} (−1: none), right half label {@code right}, 100 each, noise 0.5. */
+    private static Image halves(int left, int right, SplittableRandom rng) {
+        int n = 64;
+        Image img = new Image(4, n, n);
         for (int c = 0; c < 4; c++) {
-            // The median of the dimmest tenth (background-only pixels, noise 0.5) is within noise.
-            assertEquals(autofluorescence[c], uniform.background()[c], 0.5, "channel " + c);
+            for (int y = 0; y < n; y++) {
+                for (int x = 0; x < n; x++) {
+                    int label = x < n / 2 ? left : right;
+                    double v = label < 0 ? 0 : 100 * M.get(c, label);
+                    img.data()[img.planeOffset(c) + y * n + x] = (float) (10 + v + 0.5 * Mixtures.gaussian(rng));
+                }
+            }
         }
-    }
-
-    @Test
-    void recoversTheForwardModelsSpectraFromNoiseFreeFrames() {
-        SimulationSettings s = SimulationSettings.defaults().withSize(128, 128);
-        ForwardModel model = new ForwardModel(s, 0);
-        float[][] pixels = samples(new Image[] {model.frame(0).cleanChannels(), model.frame(5).cleanChannels()});
-        SpectraEstimator.Estimate e = new SpectraEstimator(SpectraEstimator.Settings.of(3)
-                .withBackground(SpectraEstimator.Background.UNIFORM)).estimate(pixels);
-        double worst = SpectraEstimator.worstAngleDegrees(ReferenceSpectra.of(model.mixingMatrix()), e.spectra(), null);
-        // Measured 0.0003° (1.1° from NMF alone); the uniform background floor must be removed to get there.
-        assertTrue(worst < 0.1, "worst angle " + worst + "°: " + e);
-    }
-
-    @Test
-    void estimatesFromDenoisedFramesWithinTheStatedAngle() {
-        // Photon level 100, denoised as the unmix stage sees it: measured 3.4° here (9.1° from NMF
-        // alone, which widens the cone with noise). The bench reports photon level 20.
-        SimulationSettings s = SimulationSettings.defaults().withPhotonLevel(100);
-        ForwardModel model = new ForwardModel(s, 1);
-        ClassicalDenoiser denoiser = new ClassicalDenoiser();
-        Image[] frames = new Image[2];
-        for (int t = 0; t < frames.length; t++) {
-            frames[t] = denoiser.denoise(model.frame(3 * t).raw(), s.offsetAdu()).denoised();
-        }
-        SpectraEstimator.Estimate e = new SpectraEstimator(SpectraEstimator.Settings.of(3)).estimate(samples(frames));
-        double worst = SpectraEstimator.worstAngleDegrees(ReferenceSpectra.of(model.mixingMatrix()), e.spectra(), null);
-        assertTrue(worst < 5, "worst angle " + worst + "°: " + e);
-    }
-
-    @Test
-    void aWarmStartFromTheTruthStaysNearIt() {
-        // Without noise the truth is a fixed point (measured < 0.01°); with noise of 1 % of the
-        // signal it stays within a degree (measured 0.8°), as from a cold start.
-        SpectraEstimator estimator = new SpectraEstimator(SpectraEstimator.Settings.of(3));
-        SpectraEstimator.Estimate exact = estimator.estimate(sparseMixtures(M, 4000, 0, null, 0, new SplittableRandom(5)), M);
-        assertTrue(SpectraEstimator.worstAngleDegrees(M, exact.spectra(), null) < 0.1, exact.toString());
-        SpectraEstimator.Estimate noisy = estimator.estimate(sparseMixtures(M, 4000, 0.5, null, 0, new SplittableRandom(5)), M);
-        assertTrue(SpectraEstimator.worstAngleDegrees(M, noisy.spectra(), null) < 1.5, noisy.toString());
+        return img;
     }
 
     @Test
@@ -144,56 +201,23 @@ class SpectraEstimatorTest {
     }
 
     @Test
-    void saysWhatIsMissing() {
-        SpectraEstimator estimator = new SpectraEstimator(SpectraEstimator.Settings.of(3));
-        IllegalArgumentException few = assertThrows(IllegalArgumentException.class, () -> estimator.estimate(new float[4][50]));
-        assertTrue(few.getMessage().contains("more frames"), few.getMessage());
-        IllegalArgumentException channels = assertThrows(IllegalArgumentException.class,
-                () -> new SpectraEstimator(SpectraEstimator.Settings.of(3)).estimate(new float[2][5000]));
-        assertTrue(channels.getMessage().contains("channels"), channels.getMessage());
-        IllegalArgumentException dark = assertThrows(IllegalArgumentException.class, () -> estimator.estimate(new float[4][5000]));
-        assertTrue(dark.getMessage().contains("signal"), dark.getMessage());
+    void saysWhatIsWrong() {
+        SpectraEstimator three = new SpectraEstimator(SpectraEstimator.Settings.of(3));
+        assertMessage(() -> three.estimate(List.of()), "no frames");
+        assertMessage(() -> three.estimate(List.of(new Image(4, 64, 64), new Image(3, 64, 64))), "channel");
+        assertMessage(() -> three.estimate(List.of(new Image(4, 16, 64))), "too small");
+        Image nan = new Image(4, 64, 64);
+        nan.data()[5] = Float.NaN;
+        assertMessage(() -> three.estimate(List.of(nan)), "finite");
+        assertMessage(() -> three.estimate(List.of(new Image(2, 64, 64))), "channels");
+        // Nothing but a flat level: no structure, no distinct labels.
+        Image flat = new Image(4, 64, 64);
+        java.util.Arrays.fill(flat.data(), 100);
+        assertMessage(() -> three.estimate(List.of(flat)), "labels");
     }
 
-    /** C × n samples: 60 % single-label pixels, 40 % two labels; optional extra component. */
-    static float[][] sparseMixtures(ReferenceSpectra m, int n, double sigma, double[] extra, double extraMax,
-                                    SplittableRandom rng) {
-        int nc = m.channels();
-        int nf = m.fluorophores();
-        float[][] x = new float[nc][n];
-        for (int i = 0; i < n; i++) {
-            double[] a = new double[nf];
-            a[rng.nextInt(nf)] = 20 + 80 * rng.nextDouble();
-            if (rng.nextDouble() < 0.4) {
-                a[rng.nextInt(nf)] += 20 + 80 * rng.nextDouble();
-            }
-            double e = extra == null ? 0 : extraMax * rng.nextDouble();
-            if (i % 10 == 0 || (extra != null && i % 4 == 1)) {
-                // Pixels of background only: a tenth; with an extra component, a quarter more
-                // where it is bright (what identifies it, as pure pixels identify the labels).
-                java.util.Arrays.fill(a, 0);
-                e = extra == null || i % 10 == 0 ? 0 : extraMax * (1 + rng.nextDouble());
-            }
-            for (int c = 0; c < nc; c++) {
-                double v = extra == null ? 0 : e * extra[c];
-                for (int f = 0; f < nf; f++) {
-                    v += m.get(c, f) * a[f];
-                }
-                x[c][i] = (float) (v + sigma * Mixtures.gaussian(rng));
-            }
-        }
-        return x;
-    }
-
-    private static float[][] samples(Image[] frames) {
-        int nc = frames[0].channels();
-        int n = frames[0].planeSize();
-        float[][] x = new float[nc][n * frames.length];
-        for (int t = 0; t < frames.length; t++) {
-            for (int c = 0; c < nc; c++) {
-                System.arraycopy(frames[t].data(), c * n, x[c], t * n, n);
-            }
-        }
-        return x;
+    private static void assertMessage(org.junit.jupiter.api.function.Executable call, String part) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call);
+        assertTrue(e.getMessage().contains(part), "message '" + e.getMessage() + "' should mention '" + part + "'");
     }
 }
