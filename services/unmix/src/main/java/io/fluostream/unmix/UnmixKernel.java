@@ -637,29 +637,12 @@ public class UnmixKernel implements StageKernel {
     SpectraProposal estimate(String streamId, int fluorophores, int tiles) {
         List<Image> sampled = pooledTiles(streamId, tiles);
         ReferenceSpectra current = spectraInUse;
-        SpectraEstimator.Estimate estimate = estimateFrom(sampled, fluorophores);
+        SpectraEstimator.Estimate estimate = new SpectraEstimator(SpectraEstimator.Settings.of(fluorophores)).estimate(sampled);
         double angle = current != null && current.channels() == estimate.spectra().channels()
                 && current.fluorophores() == fluorophores
                 ? SpectraEstimator.worstAngleDegrees(current, estimate.spectra(), null) : Double.NaN;
         String id = streamId + "@" + estimate.spectra().fingerprint();
         return new SpectraProposal(id, streamId, estimate, current, angle, sampled.size());
-    }
-
-    /** Until the tile estimator lands: the tiles' pixels, pooled, through the pixel estimator with a uniform level removed. */
-    private static SpectraEstimator.Estimate estimateFrom(List<Image> tiles, int fluorophores) {
-        int nc = tiles.get(0).channels();
-        int total = tiles.stream().mapToInt(t -> t.height() * t.width()).sum();
-        float[][] pixels = new float[nc][total];
-        int at = 0;
-        for (Image t : tiles) {
-            int n = t.height() * t.width();
-            for (int c = 0; c < nc; c++) {
-                System.arraycopy(t.data(), t.planeOffset(c), pixels[c], at, n);
-            }
-            at += n;
-        }
-        return new SpectraEstimator(SpectraEstimator.Settings.of(fluorophores)
-                .withBackground(SpectraEstimator.Background.UNIFORM)).estimate(pixels);
     }
 
     /** The newest {@code count} tiles of the stream, or of every stream of one channel count for "*". */

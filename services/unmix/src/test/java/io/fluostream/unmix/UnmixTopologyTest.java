@@ -67,12 +67,20 @@ class UnmixTopologyTest {
     private static final SimulationSettings RAW_SIM = SimulationSettings.defaults().withSize(128, 128).withPhotonLevel(20);
     private static ForwardModel rawModel;
     private static final int RAW_FRAMES = 16;
-    /** Tiles from every second raw frame: 8 tiles of 128 x 128. */
-    private static final int SAMPLE_EVERY = 2;
-    /** Worst spectral angle allowed for the estimate from the tapped raw frames (see its test). */
-    private static final double MAX_ANGLE_DEG = 30;
-    /** How far the removed uniform level may be from offset + diffuse background, ADU. */
-    private static final double MAX_LEVEL_ERROR_ADU = 5;
+    /**
+     * Worst spectral angle allowed for the estimate from 16 tapped 128² raw frames at photon level
+     * 20: measured 2.35°. The bound is the issue's target, 5°: other tile sets of the same stream
+     * gave 3.1° (8 tiles), 3.9° (every second of 32 frames) and 4.9° (4 tiles), so a tighter bound
+     * would test the sample's luck more than the plumbing. Broken plumbing fails it by far: these
+     * tiles' pixels through the pixel estimator gave 24°, denoised pixels about 16°.
+     */
+    private static final double MAX_ANGLE_DEG = 5;
+    /**
+     * How far the removed uniform level may be from offset + diffuse background, ADU: measured within
+     * 0.07 ADU on every channel. 0.5 ADU is a seventh of one raw pixel's noise (about 3.6 ADU) and
+     * below the diffuse background (0.8-2.2 ADU), so a level that is the offset alone fails.
+     */
+    private static final double MAX_LEVEL_ERROR_ADU = 0.5;
     private static final Frame[] RAW = new Frame[RAW_FRAMES];
 
     private TopologyTestDriver driver;
@@ -408,32 +416,42 @@ class UnmixTopologyTest {
         raw.pipeInput("a", rawFrame("a", 0, small).toByteArray());
         assertEquals(0, kernel.tilesKept("a"));
         assertEquals(0, runtime.metrics().tapFramesObserved(), "not even decoded");
+
+        // sample_every 3: frames 0, 3 and 6 of the stream (counted from the first while sampling).
+        runtime.parameters().set(Map.of("sample_every", 3, "sample_tiles", 16));
+        for (int t = 0; t < 7; t++) {
+            raw.pipeInput("z", rawFrame("z", t, small).toByteArray());
+        }
+        assertEquals(3, kernel.tilesKept("z"));
+        assertEquals(3, runtime.metrics().tapFramesObserved());
         InvalidCommandException none = assertThrows(InvalidCommandException.class, () -> estimateSpectra(
                 new CommandApplier(runtime, NO_PAUSE), EstimateSpectraRequest.newBuilder().setStreamId("a")));
         assertTrue(none.getMessage().contains("sample_tiles > 0"), none.getMessage());
 
         // 128 tiles a stream: the budget of 256 holds two streams, the least recently tapped goes first.
-        runtime.parameters().set(Map.of("sample_tiles", 128));
+        runtime.parameters().set(Map.of("sample_every", 1, "sample_tiles", 128));
         for (int t = 0; t < 3; t++) {
             raw.pipeInput("a", rawFrame("a", 1 + t, small).toByteArray());
         }
         raw.pipeInput("b", rawFrame("b", 0, small).toByteArray());
         raw.pipeInput("c", rawFrame("c", 0, small).toByteArray());
         assertEquals(0, kernel.tilesKept("a"), "dropped for the newer streams");
+        assertEquals(0, kernel.tilesKept("z"), "dropped for the newer streams");
         assertEquals(1, kernel.tilesKept("b"));
         assertEquals(1, kernel.tilesKept("c"));
         // Fewer tiles a stream: the newest are kept.
         runtime.parameters().set(Map.of("sample_tiles", 1));
         raw.pipeInput("b", rawFrame("b", 1, small).toByteArray());
         assertEquals(1, kernel.tilesKept("b"));
-        assertEquals(6, runtime.metrics().tapFramesObserved());
+        assertEquals(9, runtime.metrics().tapFramesObserved());
         assertTrue(dlq.isEmpty() && unmixed.isEmpty());
     }
 
     @Test
     void spectraEstimatedFromTappedRawFramesOnOneReplicaAreAdoptedByEvery() throws Exception {
         kernel.bind(runtime.parameters());
-        runtime.parameters().set(Map.of("sample_every", SAMPLE_EVERY));
+        // Every raw frame, so the stream's tiles are what a stream holds at the defaults (16 tiles).
+        runtime.parameters().set(Map.of("sample_every", 1));
         for (int t = 0; t < RAW_FRAMES; t++) {
             raw.pipeInput("rig-1", RAW[t].toByteArray());
             if (t < 5) {
@@ -442,7 +460,7 @@ class UnmixTopologyTest {
             }
         }
         assertTrue(dlq.isEmpty());
-        assertEquals(RAW_FRAMES / SAMPLE_EVERY, runtime.metrics().tapFramesObserved(), "every " + SAMPLE_EVERY + "th raw frame");
+        assertEquals(RAW_FRAMES, runtime.metrics().tapFramesObserved());
         assertTrue(unmixed.isEmpty(), "raw frames are only observed, never unmixed");
         CommandApplier applier = new CommandApplier(runtime, NO_PAUSE);
         InvalidCommandException unknown = assertThrows(InvalidCommandException.class,
@@ -451,7 +469,7 @@ class UnmixTopologyTest {
                 && unknown.getMessage().contains("frames.raw") && unknown.getMessage().contains("sample_tiles > 0"),
                 unknown.getMessage());
 
-        int tiles = RAW_FRAMES / SAMPLE_EVERY;
+        int tiles = RAW_FRAMES;
         StageReply estimate = estimateSpectra(applier, EstimateSpectraRequest.newBuilder().setStreamId("rig-1"));
         ReferenceSpectra candidate = UnmixKernel.spectraOf(estimate.getSpectra(), "test");
         String id = estimate.getValuesOrThrow("candidate_id").getText();
@@ -459,7 +477,6 @@ class UnmixTopologyTest {
         assertEquals(tiles, estimate.getValuesOrThrow("tiles").getInteger(), "every tile kept");
         assertEquals(tiles * 128L * 128, estimate.getValuesOrThrow("pixels").getInteger(), "whole 128 x 128 tiles");
         double angle = SpectraEstimator.worstAngleDegrees(ReferenceSpectra.of(rawModel.mixingMatrix()), candidate, null);
-        // Interim: the pixel estimator on the tiles measured 24.4 deg; the tile estimator replaces it.
         assertTrue(angle < MAX_ANGLE_DEG, candidate + " is " + angle + " deg from the truth");
         assertEquals(angle, estimate.getValuesOrThrow("worst_angle_to_current_deg").getNumber(), 1e-9,
                 "the spectra in force are the truth");
