@@ -45,7 +45,8 @@ import java.util.logging.Logger;
 import org.eclipse.microprofile.config.ConfigProvider;
 
 /**
- * Unmix stage: detection channels → fluorophore abundances (frames.denoised → frames.unmixed)
+ * Unmix stage: detection channels → fluorophore abundances (frames.denoised → frames.unmixed; also
+ * reads frames.raw, only to sample tiles for blind spectra estimation)
  * against the reference spectra, by one of four methods ({@code method}):
  * <ul>
  *   <li>{@code nnls} (default): exact non-negative least squares per pixel;</li>
