@@ -7,86 +7,63 @@ import java.util.Locale;
 import java.util.SplittableRandom;
 
 /**
- * Blind estimation of reference spectra from the data alone: non-negative matrix factorisation
- * {@code X ≈ W H} of sampled pixels (C × N, offset-free ADU) into F spectra {@code W} (C × F,
- * columns summing to 1, like {@link io.fluostream.imaging.sim.SpectralMixing}) and abundances
- * {@code H}, for samples whose labels have not been measured one by one.
+ * Blind estimation of reference spectra from the data alone, for samples whose labels have not been
+ * measured one by one: non-negative matrix factorisation {@code X ≈ W H} of samples of camera
+ * frames into F spectra {@code W} (C × F, columns summing to 1, like
+ * {@link io.fluostream.imaging.sim.SpectralMixing}) and abundances {@code H}.
  *
  * <p>Steps:
  * <ol>
- *   <li>Background. {@link Background#UNIFORM}: a spatially uniform background (diffuse
- *       autofluorescence, out-of-focus haze) is the per-channel median of the dimmest tenth of the
- *       pixels and is subtracted, so that pixels of one label become nearly pure: an extra
- *       component whose abundance is the same everywhere. {@link Background#NONE}: none (what
- *       works best on denoised frames, see {@link Settings#of}).</li>
- *   <li>Selection. Pixels in the brighter half whose signal stands {@value #SIGNAL_TO_NOISE} noise
- *       sigmas above the background (the noise measured on the dimmest pixels; at most the
- *       brightest tenth is required): dim pixels' directions are mostly noise. Each counts with
- *       its intensity.</li>
- *   <li>Start. The configured spectra when given (a warm start), else successive projections
- *       (SPA; Gillis &amp; Vavasis, 2014) on the means of {@value #CLUSTERS} k-means clusters of
- *       pixel directions: picking extreme cluster means rather than extreme pixels keeps single
- *       noisy pixels from being taken for pure ones.</li>
- *   <li>Refinement. Hierarchical alternating least squares (HALS; Cichocki &amp; Phan, 2009): exact
+ *   <li>Samples ({@link SpectralSamples}) from raw camera frames, not denoised ones (a denoiser's
+ *       per-channel shrinkage bends the spectra of small structures): intensities less a uniform
+ *       level (camera offset plus diffuse background), and edges, which show labels pure that
+ *       intensities only show mixed. Each sample is seen in two independent halves of the pixels:
+ *       one half chooses, the other is averaged.</li>
+ *   <li>Start: successive projections (SPA; Gillis &amp; Vavasis, 2014) on the means of
+ *       {@value #CLUSTERS} k-means clusters of sample directions: picking extreme cluster means
+ *       rather than extreme samples keeps single noisy ones from being taken for pure ones.</li>
+ *   <li>Refinement: hierarchical alternating least squares (HALS; Cichocki &amp; Phan, 2009), exact
  *       non-negative updates of one row of {@code H} or one column of {@code W} at a time.</li>
- *   <li>Purest pixels. {@value #PURE_ROUNDS} times: each spectrum becomes the mean of the pixels
- *       that the current factorisation calls purest in it (the top {@value #PURE_SHARE} of the
- *       pixels by that label's share of their signal), then {@code H} is refitted. NMF stretches
- *       the cone to cover the pixels that noise pushes outside it, so its spectra come out too
- *       peaked (zeros in the weak channels); a mean of many nearly pure pixels averages the noise
- *       out instead. Measured on the bench's denoised frames (photon level 20, three streams):
- *       worst angle 11.2–13.9° from HALS alone, 8.6–10.3° after this step.</li>
+ *   <li>Purest samples, {@value #PURE_ROUNDS} times: each spectrum becomes the mean, in the
+ *       averaging half, of the samples that the factorisation (on the choosing half) calls purest
+ *       in it (the top {@value #PURE_SHARE} by that label's share), then {@code H} is refitted. NMF
+ *       alone stretches its cone to cover the samples that noise pushes outside it; a mean of many
+ *       nearly pure samples averages the noise out instead, and choosing in the other half keeps
+ *       the noise that made a sample look pure out of that mean.</li>
  * </ol>
  * Spectra come out sorted by their mean channel (bluest first), so repeated estimates come in the
  * same order.
  *
- * <p>Limits, measured on the forward model: on noise-free frames the spectra come back within
- * about 1°; with noise, NMF widens the cone (noise pushes pixels outside it, and the factorisation
- * stretches to cover them), and labels without pure pixels (always co-localised) cannot be told
- * from their mixtures at all. On denoised frames the label with the fewest pure pixels sets the
- * worst angle: in the forward model that is the nuclei's label, pure only in puncta of a few px,
- * which the denoiser shrinks by about 60 % and more in weak channels than in strong ones, so even
- * the mean of exactly the truly pure pixels (chosen with the ground truth) is 5° off at photon
- * level 20 (3° over 2 × 2 or 4 × 4 px blocks, where the denoiser keeps the flux). The returned residual and condition number say how far to trust an
- * estimate; compare it with the configured spectra before adopting it.
+ * <p>Measured on the forward model (256², 4 frames, worst angle of three labels, streams 1–14):
+ * 2.0–4.6° at photon level 20 (2.7° on the bench's stream 2), 1.0–3.4° at 100 photons; 2.8–4.8°
+ * on noise-free frames (streams 1–6), where the same few edges of two parallel outlines are chosen
+ * every round; at 5 photons the nuclei's label is lost (17–36°). Labels
+ * that never change on their own, anywhere (always co-localised, never with an outline of their
+ * own), cannot be told from their mixtures at all. The returned residual and condition number
+ * say how far to trust an estimate; compare it with the spectra in force before adopting it.
  *
  * <p>Stateless apart from its settings; thread-safe.
  */
 public final class SpectraEstimator {
 
-    /** How the background is treated (see the class comment). */
-    public enum Background { NONE, UNIFORM }
-
     /**
      * @param fluorophores labels F to find (1..C)
-     * @param background   how the background is treated
-     * @param iterations   HALS sweeps (each updates all of H and W once)
+     * @param iterations   HALS sweeps before the purest-sample rounds (each updates all of H and W once)
      */
-    public record Settings(int fluorophores, Background background, int iterations) {
+    public record Settings(int fluorophores, int iterations) {
 
         public Settings {
             if (fluorophores < 1) {
                 throw new IllegalArgumentException("need at least one fluorophore to estimate, got " + fluorophores);
-            }
-            if (background == null) {
-                throw new IllegalArgumentException("background treatment is required (NONE or UNIFORM)");
             }
             if (iterations < 1 || iterations > 10_000) {
                 throw new IllegalArgumentException("iterations must be 1..10000, got " + iterations);
             }
         }
 
-        /**
-         * F labels, no background model, 200 sweeps. On denoised forward-model frames this beats
-         * subtracting a uniform background (which does better only on nearly noise-free data):
-         * the denoiser's shrinkage distorts the weak channels that remain after subtraction.
-         */
+        /** F labels, 200 sweeps. */
         public static Settings of(int fluorophores) {
-            return new Settings(fluorophores, Background.NONE, 200);
-        }
-
-        public Settings withBackground(Background b) {
-            return new Settings(fluorophores, b, iterations);
+            return new Settings(fluorophores, 200);
         }
     }
 
@@ -94,14 +71,14 @@ public final class SpectraEstimator {
      * An estimate and how much to trust it.
      *
      * @param spectra          the estimated C × F spectra, columns summing to 1, bluest first
-     * @param background       per channel: the subtracted uniform background (ADU per pixel) for
-     *                         {@link Background#UNIFORM}, zeros for {@link Background#NONE}
-     * @param relativeResidual ||X − W H|| / ||X|| over the pixels used: near the noise level when F
+     * @param background       per channel: the uniform level taken off the intensities (camera
+     *                         offset plus diffuse background), ADU per pixel
+     * @param relativeResidual ||X − W H|| / ||X|| over the samples used: near the noise level when F
      *                         labels explain the data, larger when a label is missing
-     * @param pixelsUsed       pixels the factorisation used
-     * @param pixelsOffered    pixels offered
+     * @param samplesUsed      samples the factorisation used (bright pixels and edges)
+     * @param pixelsOffered    pixels of the frames offered
      */
-    public record Estimate(ReferenceSpectra spectra, double[] background, double relativeResidual, int pixelsUsed,
+    public record Estimate(ReferenceSpectra spectra, double[] background, double relativeResidual, int samplesUsed,
                            int pixelsOffered) {
 
         public Estimate {
@@ -120,24 +97,18 @@ public final class SpectraEstimator {
 
         @Override
         public String toString() {
-            return String.format(Locale.ROOT, "Estimate[%s, relative residual %.4f, %d of %d pixels, condition %.1f]",
-                    spectra.toText(), relativeResidual, pixelsUsed, pixelsOffered, conditionNumber());
+            return String.format(Locale.ROOT, "Estimate[%s, relative residual %.4f, %d samples of %d pixels, condition %.1f]",
+                    spectra.toText(), relativeResidual, samplesUsed, pixelsOffered, conditionNumber());
         }
     }
 
-    /** Fraction of the dimmest pixels that measure the background and the noise. */
-    static final double BACKGROUND_QUANTILE = 0.1;
-    /** Signal, in noise sigmas of a pixel's sum, that a pixel needs to be used. */
-    static final double SIGNAL_TO_NOISE = 20;
-    /** k-means clusters of pixel directions that the start picks from. */
+    /** k-means clusters of sample directions that the start picks from. */
     static final int CLUSTERS = 16;
-    /** Most pixels factorised (a random share of those selected beyond this). */
-    static final int MAX_PIXELS = 20_000;
     /** Smallest share of the total intensity a cluster needs to be a candidate spectrum. */
     static final double MIN_CLUSTER_SHARE = 0.002;
-    /** Share of the factorised pixels, the purest in a label, whose mean becomes its spectrum. */
+    /** Share of the factorised samples, the purest in a label, whose mean becomes its spectrum. */
     static final double PURE_SHARE = 0.02;
-    /** Rounds of purest-pixel means after the factorisation. */
+    /** Rounds of purest-sample means after the factorisation. */
     static final int PURE_ROUNDS = 6;
 
     private final Settings settings;
@@ -151,132 +122,6 @@ public final class SpectraEstimator {
 
     public Settings settings() {
         return settings;
-    }
-
-    /** {@link #estimate(float[][], ReferenceSpectra)} from a cold start. */
-    public Estimate estimate(float[][] pixels) {
-        return estimate(pixels, null);
-    }
-
-    /**
-     * Estimates spectra from {@code pixels}: {@code pixels[c][i]} is channel {@code c} of pixel
-     * {@code i} (offset-free ADU, e.g. denoised).
-     *
-     * @param start spectra to start from (C × F, e.g. the configured ones), or null for a cold start
-     * @throws IllegalArgumentException if the channels are ragged or too few for the requested
-     *     components, {@code start} has the wrong shape, the samples are not finite, too few pixels
-     *     have signal, or the factorisation comes out rank-deficient (the message says what to try)
-     */
-    public Estimate estimate(float[][] pixels, ReferenceSpectra start) {
-        int nc = pixels == null ? 0 : pixels.length;
-        int nf = settings.fluorophores();
-        int k = nf;
-        if (nc < k) {
-            throw new IllegalArgumentException("cannot find " + k + " spectra in " + nc
-                    + " channels: need at least as many channels as fluorophores");
-        }
-        if (start != null && (start.channels() != nc || start.fluorophores() != nf)) {
-            throw new IllegalArgumentException("start spectra are " + start.channels() + "x" + start.fluorophores()
-                    + " but the estimate is " + nc + "x" + nf + " (channels x fluorophores)");
-        }
-        int n = pixels[0].length;
-        for (int c = 1; c < nc; c++) {
-            if (pixels[c].length != n) {
-                throw new IllegalArgumentException("channel " + c + " has " + pixels[c].length + " samples, channel 0 has " + n);
-            }
-        }
-        for (float[] channel : pixels) {
-            for (float v : channel) {
-                if (!Float.isFinite(v)) {
-                    throw new IllegalArgumentException("pixel samples must be finite; found " + v);
-                }
-            }
-        }
-        int minimum = 20 * k;
-        if (n < 10 * minimum) {
-            throw new IllegalArgumentException("need at least " + 10 * minimum + " pixels to estimate " + k
-                    + " spectra, got " + n + "; let more frames through first");
-        }
-
-        // The dimmest pixels: the background spectrum (per-channel median) and the noise of a sum.
-        double[] sums = new double[n];
-        for (int c = 0; c < nc; c++) {
-            for (int i = 0; i < n; i++) {
-                sums[i] += pixels[c][i];
-            }
-        }
-        double[] sorted = sums.clone();
-        Arrays.sort(sorted);
-        double dimLimit = sorted[(int) (BACKGROUND_QUANTILE * (n - 1))];
-        int dimCount = 0;
-        for (int i = 0; i < n; i++) {
-            dimCount += sums[i] <= dimLimit ? 1 : 0;
-        }
-        double[] dimSpectrum = new double[nc];
-        float[] values = new float[dimCount];
-        for (int c = 0; c < nc; c++) {
-            int d = 0;
-            for (int i = 0; i < n; i++) {
-                if (sums[i] <= dimLimit) {
-                    values[d++] = pixels[c][i];
-                }
-            }
-            Arrays.sort(values);
-            dimSpectrum[c] = values[dimCount / 2];
-        }
-        double noise = noiseOfSums(sums, dimLimit, dimCount);
-        double[] offset = settings.background() == Background.UNIFORM ? dimSpectrum : new double[nc];
-        double offsetSum = Arrays.stream(offset).sum();
-
-        // Bright pixels well above the noise, background removed (not clipped at zero: that would
-        // bias the weak channels upwards).
-        // The dim pixels' spread overstates the noise where they carry signal too (a varying
-        // autofluorescence): the brightest tenth is used whatever it says.
-        double threshold = Math.max(sorted[(n - 1) / 2],
-                Math.min(offsetSum + SIGNAL_TO_NOISE * noise, sorted[(int) (0.9 * (n - 1))]));
-        int used = 0;
-        for (int i = 0; i < n; i++) {
-            used += sums[i] >= threshold && sums[i] > offsetSum ? 1 : 0;
-        }
-        if (used < minimum) {
-            throw new IllegalArgumentException("only " + used + " pixels have signal well above the background; need "
-                    + minimum + " to estimate " + k + " spectra: let brighter or more frames through");
-        }
-        // At most MAX_PIXELS of them, an even random share: more adds time, not accuracy.
-        double keep = Math.min(1, (double) MAX_PIXELS / used);
-        SplittableRandom pick = new SplittableRandom(used);
-        boolean[] chosen = new boolean[n];
-        used = 0;
-        for (int i = 0; i < n; i++) {
-            chosen[i] = sums[i] >= threshold && sums[i] > offsetSum && (keep == 1 || pick.nextDouble() < keep);
-            used += chosen[i] ? 1 : 0;
-        }
-        double[] x = new double[nc * used]; // column-major: pixel j at [j * nc + c]
-        int j = 0;
-        for (int i = 0; i < n; i++) {
-            if (chosen[i]) {
-                for (int c = 0; c < nc; c++) {
-                    x[j * nc + c] = pixels[c][i] - offset[c];
-                }
-                j++;
-            }
-        }
-
-        double[] w;
-        if (start != null) {
-            w = start.values();
-        } else {
-            w = clusteredProjections(x, nc, used, nf);
-        }
-        normaliseColumns(w, nc, nf);
-        double[] h = new double[k * used];
-        double residual = hals(x, nc, used, w, h, k, settings.iterations());
-        for (int round = 0; round < PURE_ROUNDS; round++) {
-            purestPixelMeans(x, nc, used, w, h, k);
-            residual = hals(x, nc, used, w, h, k, 0);
-        }
-
-        return new Estimate(bluestFirst(w, nc, nf), offset, residual, used, n);
     }
 
     /**
@@ -344,10 +189,11 @@ public final class SpectraEstimator {
     }
 
     /**
-     * Sets each column of {@code w} (C × k row-major) to the unit-sum mean of the pixels of
+     * Sets each column of {@code w} (C × k row-major) to the unit-sum mean of the samples of
      * {@code x} (C × n column-major) whose share of their signal in that label, by {@code h}
-     * (k × n row-major), is among the top {@value #PURE_SHARE}; keeps a column when no pixel
-     * carries its label.
+     * (k × n row-major), is among the top {@value #PURE_SHARE}; keeps a column when no sample
+     * carries its label. The estimator passes the averaging look as {@code x} and abundances fitted
+     * to the choosing look as {@code h}.
      */
     static void purestPixelMeans(double[] x, int nc, int n, double[] w, double[] h, int k) {
         double[] total = new double[n];
@@ -373,7 +219,7 @@ public final class SpectraEstimator {
                     }
                 }
             }
-            // Background-subtracted pixels can be slightly negative in a channel the label lacks.
+            // Samples with the level taken off can be slightly negative in a channel the label lacks.
             double t = 0;
             for (int c = 0; c < nc; c++) {
                 t += Math.max(0, sum[c]);
@@ -384,24 +230,6 @@ public final class SpectraEstimator {
                 }
             }
         }
-    }
-
-    /** Robust sigma (1.4826 × median absolute deviation) of the sums of the dimmest pixels. */
-    private static double noiseOfSums(double[] sums, double dimLimit, int dimCount) {
-        double[] dim = new double[dimCount];
-        int d = 0;
-        for (double s : sums) {
-            if (s <= dimLimit) {
-                dim[d++] = s;
-            }
-        }
-        Arrays.sort(dim);
-        double median = dim[dimCount / 2];
-        for (int i = 0; i < dimCount; i++) {
-            dim[i] = Math.abs(dim[i] - median);
-        }
-        Arrays.sort(dim);
-        return 1.4826 * dim[dimCount / 2];
     }
 
     /**

@@ -14,8 +14,8 @@
  *   <li>{@link io.fluostream.imaging.unmix.PoissonUnmixer}: non-negative Poisson maximum
  *       likelihood per pixel, for photon-limited data.
  *   <li>{@link io.fluostream.imaging.unmix.SpectraEstimator}: blind estimation of the spectra from
- *       sampled pixels (NMF), with {@link io.fluostream.imaging.unmix.PixelSamples} to keep a
- *       stream's recent pixels.
+ *       raw camera frames (NMF of intensities and edges, {@code SpectralSamples}), with
+ *       {@link io.fluostream.imaging.unmix.RawTiles} to keep tiles of a stream's recent frames.
  *   <li>{@link io.fluostream.imaging.unmix.UnmixingResidual}: the residual figures for abundances
  *       made elsewhere (a learned model).
  * </ul>
