@@ -38,10 +38,10 @@ import java.util.SplittableRandom;
  *       spectra that no single label has.</li>
  * </ul>
  * Measured (forward model, 256², 4 frames of each of streams 1–6, photon level 20, worst angle of
- * the three labels): intensities alone 5–38°, with edges but without the band-pass 3.6–6.5°, with
- * it and without the sign rule fine at 20 photons but 5–15° on noise-free frames, all three
- * together 1.6–4.4° (noise-free 0.3–5.0°, 100 photons 0.6–3.3°; streams 7–14, not used to choose
- * the settings: 2.4–3.8° at 20 photons).
+ * the three labels): intensities alone 5–38°; with edges but without the band-pass 3.6–6.5°; with
+ * it but without the sign rule 1.7–4.2°, yet 5.3–10.3° on noise-free frames; from one look instead
+ * of two 8.8–12.5°; all of it 2.1–4.6° (noise-free 2.8–4.8°, 100 photons 1.1–3.4°; streams 7–14,
+ * not used to choose the settings: 2.0–4.0° at 20 photons).
  *
  * <p>Samples are stored column-major: sample j's channel c at {@code [j * channels + c]}.
  */
