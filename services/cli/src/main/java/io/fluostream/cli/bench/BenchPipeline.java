@@ -163,6 +163,7 @@ final class BenchPipeline implements Callable<Integer> {
                 stageMpix.put(s.id(), secondsPerFrame > 0 ? (double) size * size * channels / secondsPerFrame / 1e6 : null);
             }
             List<Long> sorted = new ArrayList<>(latenciesMs);
+            say("latency by arrival, median / max of each 20 frames, ms: " + latencyBlocks(sorted, 20));
             Collections.sort(sorted);
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("size", size);
@@ -184,6 +185,17 @@ final class BenchPipeline implements Callable<Integer> {
             System.out.println(Json.write(out));
             return frames - distinct == 0 && audit.duplicated(Topic.FLOW) == 0 ? 0 : 1;
         }
+    }
+
+    /** "p50/max" of each block of {@code block} latencies in arrival order: warm-up and stalls show where they happen. */
+    private static String latencyBlocks(List<Long> inArrivalOrder, int block) {
+        StringBuilder b = new StringBuilder();
+        for (int from = 0; from < inArrivalOrder.size(); from += block) {
+            List<Long> part = new ArrayList<>(inArrivalOrder.subList(from, Math.min(from + block, inArrivalOrder.size())));
+            Collections.sort(part);
+            b.append(b.length() == 0 ? "" : " ").append(part.get(part.size() / 2)).append('/').append(part.get(part.size() - 1));
+        }
+        return b.toString();
     }
 
     private static String streamId(int s) {
