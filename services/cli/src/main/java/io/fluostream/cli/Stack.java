@@ -21,6 +21,9 @@ import java.util.Base64;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 import org.apache.kafka.clients.admin.Admin;
 
@@ -358,12 +361,53 @@ public final class Stack implements AutoCloseable {
         }
     }
 
+    /** Ports handed out by this JVM: one not yet bound would still look free. */
+    private static final Set<Integer> HANDED_OUT = ConcurrentHashMap.newKeySet();
+    private static final SplittableRandom PORT_CHOICE = new SplittableRandom(new SecureRandom().nextLong());
+
+    /**
+     * A port free to listen on, chosen below the kernel's ephemeral range. A port from
+     * {@code bind(0)} lies inside that range, where any outgoing connection (the stages' own, to the
+     * broker) may take it as its local port before the process it was meant for binds it: seen in
+     * CI as a stage failing to start with "Port … seems to be in use".
+     */
     static int freePort() {
+        int top = Math.min(ephemeralRangeStart(), 32_768);
+        int bottom = 20_000;
+        for (int attempt = 0; top - bottom >= 1000 && attempt < 200; attempt++) {
+            int port;
+            synchronized (PORT_CHOICE) {
+                port = bottom + PORT_CHOICE.nextInt(top - bottom);
+            }
+            if (!HANDED_OUT.contains(port) && bindable(port) && HANDED_OUT.add(port)) {
+                return port;
+            }
+        }
         try (ServerSocket s = new ServerSocket(0)) {
             s.setReuseAddress(true);
             return s.getLocalPort();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    private static boolean bindable(int port) {
+        try (ServerSocket s = new ServerSocket(port)) {
+            s.setReuseAddress(true);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** First port of Linux's ephemeral range ({@code ip_local_port_range}); 32768 where unknown. */
+    private static int ephemeralRangeStart() {
+        try {
+            // readAllLines, not readString: /proc files report size 0, and readString returned "3" here.
+            String range = Files.readAllLines(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).get(0).trim();
+            return Integer.parseInt(range.split("\\s+")[0]);
+        } catch (IOException | RuntimeException e) {
+            return 32_768;
         }
     }
 }
