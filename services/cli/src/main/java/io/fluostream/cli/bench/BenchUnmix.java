@@ -258,13 +258,6 @@ public final class BenchUnmix implements Callable<Integer> {
         }
     }
 
-    /**
-     * {wall-clock MP/s, MP per CPU-second of the unmixing threads × threads}: median over timed
-     * runs of about {@code seconds / 9} each, after warm-up: half-second rounds until the
-     * throughput per CPU-second stops rising (two rounds in a row within 5% of the best), at most
-     * 30 s. On a loaded machine the JIT's compiler threads get little CPU, and a fixed second of
-     * warm-up timed the Vector API path before it was compiled (measured: 10 instead of 190 MP per CPU-s).
-     */
     /** Unmixes {@code x} again and again for at least {@code nanos}; returns how many times. */
     private static int computeFor(SpectralUnmixer u, Image x, Image a, Image r, long nanos) {
         long t0 = System.nanoTime();
@@ -276,6 +269,13 @@ public final class BenchUnmix implements Callable<Integer> {
         return count;
     }
 
+    /**
+     * {wall-clock MP/s, MP per CPU-second of the unmixing threads × threads}: median over timed
+     * runs of about {@code seconds / 9} each, after warm-up: half-second rounds until the
+     * throughput per CPU-second stops rising (two rounds in a row within 5% of the best), at most
+     * 30 s. On a loaded machine the JIT's compiler threads get little CPU, and a fixed second of
+     * warm-up timed the Vector API path before it was compiled (measured: 10 instead of 190 MP per CPU-s).
+     */
     private double[] speed(SpectralUnmixer u, Image x) {
         Image a = new Image(u.spectra().fluorophores(), x.height(), x.width());
         Image r = new Image(1, x.height(), x.width());
