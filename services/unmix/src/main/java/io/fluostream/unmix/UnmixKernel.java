@@ -124,7 +124,7 @@ public class UnmixKernel implements StageKernel {
     private String deviceUnmixerKey = "";
     private ReferenceSpectra spectraInUse;
     /** Raw tiles per stream, least recently tapped first; guarded by itself. */
-    private final Map<String, StreamTiles> samples = new LinkedHashMap<>(16, 0.75f, true);
+    private final Map<String, RawTiles> samples = new LinkedHashMap<>(16, 0.75f, true);
     /** Raw frames offered per stream, for sample_every; guarded by {@link #samples}. */
     private final Map<String, long[]> rawFrames = new LinkedHashMap<>(16, 0.75f, true) {
         @Override
@@ -357,14 +357,14 @@ public class UnmixKernel implements StageKernel {
      */
     private RawTiles tilesOf(String streamId, int capacity) {
         synchronized (samples) {
-            StreamTiles kept = samples.get(streamId);
+            RawTiles kept = samples.get(streamId);
             if (kept == null || kept.capacity() != capacity) {
                 RawTiles tiles = new RawTiles(capacity, TILE_SIDE, streamId.hashCode());
                 if (kept != null) {
                     // Kept tiles are at most TILE_SIDE on a side, so each is kept whole.
-                    kept.tiles().newest(capacity).forEach(tiles::add);
+                    kept.newest(capacity).forEach(tiles::add);
                 }
-                kept = new StreamTiles(capacity, tiles);
+                kept = tiles;
                 samples.put(streamId, kept);
             }
             int streams = Math.max(1, MAX_SAMPLED_TILES / capacity);
@@ -373,18 +373,15 @@ public class UnmixKernel implements StageKernel {
                 leastRecent.next();
                 leastRecent.remove();
             }
-            return kept.tiles();
+            return kept;
         }
-    }
-
-    private record StreamTiles(int capacity, RawTiles tiles) {
     }
 
     /** Tiles kept for the stream on this replica (0 if none). */
     int tilesKept(String streamId) {
         synchronized (samples) {
-            StreamTiles kept = samples.get(streamId);
-            return kept == null ? 0 : kept.tiles().size();
+            RawTiles kept = samples.get(streamId);
+            return kept == null ? 0 : kept.size();
         }
     }
 
@@ -653,8 +650,7 @@ public class UnmixKernel implements StageKernel {
             if ("*".equals(streamId)) {
                 ReferenceSpectra current = spectraInUse;
                 int channels = current != null ? current.channels() : 0;
-                for (StreamTiles s : samples.values()) {
-                    RawTiles tiles = s.tiles();
+                for (RawTiles tiles : samples.values()) {
                     if (tiles.size() > 0 && (channels == 0 || tiles.channels() == channels)) {
                         // Without spectra in force, the channel count of the first stream sampled decides.
                         channels = tiles.channels();
@@ -662,9 +658,9 @@ public class UnmixKernel implements StageKernel {
                     }
                 }
             } else {
-                StreamTiles s = samples.get(streamId);
-                if (s != null) {
-                    pooled.addAll(s.tiles().newest(count));
+                RawTiles tiles = samples.get(streamId);
+                if (tiles != null) {
+                    pooled.addAll(tiles.newest(count));
                 }
             }
         }

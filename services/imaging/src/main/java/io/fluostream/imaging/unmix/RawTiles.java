@@ -101,4 +101,9 @@ public final class RawTiles {
     public int side() {
         return side;
     }
+
+    /** Tiles kept at most. */
+    public int capacity() {
+        return capacity;
+    }
 }
