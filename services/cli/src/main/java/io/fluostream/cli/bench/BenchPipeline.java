@@ -48,6 +48,11 @@ import picocli.CommandLine.ParameterException;
  *
  * <p>Frames are rendered before the clock starts (the simulator is slower than the pipeline at
  * camera sizes): up to 16 distinct frames per stream, cycled with fresh sequence numbers.
+ *
+ * <p>With {@code --warmup K}, K frames go through first on streams of their own, at the same rate,
+ * and the clock starts once all of them reached the flow output: the figures are then those of
+ * warm services (a facility's pipeline runs for days; only the first minute after a deployment is
+ * cold). Without it (the default) the run includes the cold start.
  */
 @Command(name = "pipeline", mixinStandardHelpOptions = true,
         description = "Throughput, latency, loss and memory of the four-stage pipeline on this machine.")
@@ -78,11 +83,18 @@ final class BenchPipeline implements Callable<Integer> {
     @Option(names = "--partitions", description = "Partitions per topic (default ${DEFAULT-VALUE}).")
     int partitions = 2;
 
+    @Option(names = "--warmup", description = "Frames sent through first, on their own streams and at the same rate, and"
+            + " not counted: the figures are then those of warm services (default ${DEFAULT-VALUE}: cold start included).")
+    int warmup = 0;
+
     @Override
     public Integer call() throws Exception {
         if (!(publishFps >= 0) || Double.isInfinite(publishFps)) {
             throw new ParameterException(new CommandLine(this),
                     "--fps must be a finite rate >= 0 (0 = as fast as the broker takes them), got " + publishFps);
+        }
+        if (warmup < 0) {
+            throw new ParameterException(new CommandLine(this), "--warmup must be >= 0 frames, got " + warmup);
         }
         Home home = Home.locate();
         Path runDir = home.root().resolve("run/bench-pipeline");
@@ -108,10 +120,15 @@ final class BenchPipeline implements Callable<Integer> {
             List<Long> latenciesMs = Collections.synchronizedList(new ArrayList<>());
             AtomicLong lastOutput = new AtomicLong();
             AtomicBoolean done = new AtomicBoolean();
+            AtomicLong warmedUp = new AtomicLong();
             Map<String, Long> peakRss = new LinkedHashMap<>();
             Thread watcher = new Thread(() -> {
                 try (FrameCollector c = new FrameCollector(stack.bootstrap(), List.of(names.name(Topic.FLOW)))) {
                     c.collect(r -> {
+                        if (r.key() != null && r.key().startsWith(WARMUP_STREAM)) {
+                            warmedUp.incrementAndGet();
+                            return;
+                        }
                         audit.accept(r);
                         try {
                             long acquiredUs = Frame.parseFrom(r.value()).getAcquiredAtUs();
@@ -126,27 +143,29 @@ final class BenchPipeline implements Callable<Integer> {
             }, "bench-watcher");
             watcher.start();
 
-            say("publishing " + frames + " frames over " + streams + " streams "
-                    + (publishFps > 0 ? "at " + publishFps + " frames/s" : "as fast as the broker takes them"));
-            long start = System.nanoTime();
+            long start;
+            Map<PipelineStage, double[]> processingAtStart = new LinkedHashMap<>();
             try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(RigSimulator.producerConfig(stack.bootstrap()),
                     new StringSerializer(), new ByteArraySerializer())) {
-                for (int i = 0; i < frames; i++) {
-                    if (publishFps > 0) {
-                        long due = start + (long) (i * 1e9 / publishFps);
-                        long wait = due - System.nanoTime();
-                        if (wait > 0) {
-                            Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+                if (warmup > 0) {
+                    say("warming up: " + warmup + " frames on streams of their own, not counted");
+                    publish(producer, names, rendered, warmup, WARMUP_STREAM, stack, peakRss);
+                    long deadline = System.nanoTime() + Duration.ofSeconds(300).toNanos();
+                    while (warmedUp.get() < warmup) {
+                        if (System.nanoTime() > deadline || done.get()) {
+                            throw new IllegalStateException("only " + warmedUp.get() + " of " + warmup
+                                    + " warm-up frames reached the flow output");
                         }
+                        sampleRss(stack, peakRss);
+                        Thread.sleep(100);
                     }
-                    int s = i % streams;
-                    int t = i / streams;
-                    Frame f = rendered.get(s).get(t % rendered.get(s).size()).toBuilder()
-                            .setSequence(t).setAcquiredAtUs(System.currentTimeMillis() * 1000).build();
-                    producer.send(new ProducerRecord<>(names.name(Topic.RAW), streamId(s), f.toByteArray()));
-                    sampleRss(stack, peakRss);
                 }
-                producer.flush();
+                for (PipelineStage s : PipelineStage.values()) {
+                    processingAtStart.put(s, processingSeconds(stack.ports().http(s)));
+                }
+                say("publishing " + frames + " frames over " + streams + " streams "
+                        + (publishFps > 0 ? "at " + publishFps + " frames/s" : "as fast as the broker takes them"));
+                start = publish(producer, names, rendered, frames, STREAM, stack, peakRss);
             }
             while (!done.get()) {
                 sampleRss(stack, peakRss);
@@ -159,7 +178,9 @@ final class BenchPipeline implements Callable<Integer> {
 
             Map<String, Object> stageMpix = new LinkedHashMap<>();
             for (PipelineStage s : PipelineStage.values()) {
-                double secondsPerFrame = meanProcessingSeconds(stack.ports().http(s));
+                double[] before = processingAtStart.get(s);
+                double[] after = processingSeconds(stack.ports().http(s));
+                double secondsPerFrame = after[1] > before[1] ? (after[0] - before[0]) / (after[1] - before[1]) : -1;
                 stageMpix.put(s.id(), secondsPerFrame > 0 ? (double) size * size * channels / secondsPerFrame / 1e6 : null);
             }
             List<Long> sorted = new ArrayList<>(latenciesMs);
@@ -170,6 +191,7 @@ final class BenchPipeline implements Callable<Integer> {
             out.put("channels", channels);
             out.put("frames", frames);
             out.put("publish_fps", publishFps > 0 ? publishFps : null);
+            out.put("warmup_frames", warmup);
             out.put("denoise_training", train);
             out.put("lost", frames - distinct);
             out.put("duplicated", audit.duplicated(Topic.FLOW));
@@ -187,6 +209,32 @@ final class BenchPipeline implements Callable<Integer> {
         }
     }
 
+    /**
+     * Publishes {@code count} frames round-robin over the streams {@code prefix + s}, paced at
+     * {@code --fps} when set, and returns when the first one was due (the clock's start).
+     */
+    private long publish(KafkaProducer<String, byte[]> producer, TopicNames names, List<List<Frame>> rendered, int count,
+                         String prefix, Stack stack, Map<String, Long> peakRss) throws InterruptedException {
+        long start = System.nanoTime();
+        for (int i = 0; i < count; i++) {
+            if (publishFps > 0) {
+                long due = start + (long) (i * 1e9 / publishFps);
+                long wait = due - System.nanoTime();
+                if (wait > 0) {
+                    Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+                }
+            }
+            int s = i % streams;
+            int t = i / streams;
+            Frame f = rendered.get(s).get(t % rendered.get(s).size()).toBuilder()
+                    .setStreamId(prefix + s).setSequence(t).setAcquiredAtUs(System.currentTimeMillis() * 1000).build();
+            producer.send(new ProducerRecord<>(names.name(Topic.RAW), prefix + s, f.toByteArray()));
+            sampleRss(stack, peakRss);
+        }
+        producer.flush();
+        return start;
+    }
+
     /** "p50/max" of each block of {@code block} latencies in arrival order: warm-up and stalls show where they happen. */
     private static String latencyBlocks(List<Long> inArrivalOrder, int block) {
         StringBuilder b = new StringBuilder();
@@ -198,8 +246,11 @@ final class BenchPipeline implements Callable<Integer> {
         return b.toString();
     }
 
+    private static final String STREAM = "bench/pos";
+    private static final String WARMUP_STREAM = "bench/warmup";
+
     private static String streamId(int s) {
-        return "bench/pos" + s;
+        return STREAM + s;
     }
 
     private static Map<String, Object> toMib(Map<String, Long> kib) {
@@ -235,20 +286,20 @@ final class BenchPipeline implements Callable<Integer> {
     private static final Pattern SUM = Pattern.compile("^fluostream_frame_processing_seconds_sum\\{[^}]*\\} ([0-9.eE+-]+)", Pattern.MULTILINE);
     private static final Pattern COUNT = Pattern.compile("^fluostream_frame_processing_seconds_count\\{[^}]*\\} ([0-9.eE+-]+)", Pattern.MULTILINE);
 
-    /** Mean time the stage spent per frame, from its own Prometheus histogram. */
-    private static double meanProcessingSeconds(int httpPort) {
+    /** {seconds, frames} the stage has spent processing so far, from its own Prometheus histogram ({0, 0} if unreadable). */
+    private static double[] processingSeconds(int httpPort) {
         try {
             String text = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
                     URI.create("http://localhost:" + httpPort + "/q/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
             Matcher sum = SUM.matcher(text);
             Matcher count = COUNT.matcher(text);
-            if (sum.find() && count.find() && Double.parseDouble(count.group(1)) > 0) {
-                return Double.parseDouble(sum.group(1)) / Double.parseDouble(count.group(1));
+            if (sum.find() && count.find()) {
+                return new double[] {Double.parseDouble(sum.group(1)), Double.parseDouble(count.group(1))};
             }
         } catch (Exception e) {
             say("could not read metrics on port " + httpPort + ": " + e.getMessage());
         }
-        return -1;
+        return new double[] {0, 0};
     }
 
     private static Double percentile(List<Long> sorted, double q) {
