@@ -133,10 +133,7 @@ public final class Stack implements AutoCloseable {
 
     private void startBroker() throws Exception {
         log.accept("starting Kafka broker on localhost:" + ports.broker());
-        // C1 only: the broker's work is copying bytes (native and intrinsic code either way), and C2
-        // recompiling its request path cost ~4.6 s of CPU in the first minute of the pipeline
-        // benchmark, taken from the stages on two cores; with C1 its data-plane CPU was unchanged.
-        List<String> cmd = List.of(Home.java(), "-Xmx" + BROKER_HEAP, "-XX:+UseG1GC", "-XX:TieredStopAtLevel=1",
+        List<String> cmd = List.of(Home.java(), "-Xmx" + BROKER_HEAP, "-XX:+UseG1GC",
                 "-cp", home.brokerClasspath(), "io.fluostream.broker.EmbeddedBroker",
                 "--data-dir", runDir.resolve("broker").toString(),
                 "--port", Integer.toString(ports.broker()),
