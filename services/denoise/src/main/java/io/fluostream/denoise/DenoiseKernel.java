@@ -139,7 +139,9 @@ public class DenoiseKernel implements StageKernel {
                         "compute the per-pixel uncertainty plane (a second, mirrored network pass)"),
                 Parameter.integer("inference_threads", 1, 64, 1,
                         "threads of the learned denoiser on the CPU: libtorch's and the Java work around the network"
-                                + " (with confidence on and 2 or more, the two passes run side by side)"));
+                                + " (with confidence on and 2 or more, the two passes run side by side)"),
+                Parameter.integer("threads", 1, 16, 2,
+                        "threads of the classical denoiser: a frame's channels are denoised side by side"));
     }
 
     @Override
@@ -163,7 +165,7 @@ public class DenoiseKernel implements StageKernel {
         ClassicalDenoiser.Settings d = ClassicalDenoiser.Settings.defaults();
         StreamDenoiser.Settings settings = new StreamDenoiser.Settings(
                 new ClassicalDenoiser.Settings(p.integer("wavelet_levels"), d.pilotThreshold(), p.number("strength"), d.noiseBlockSize()),
-                p.integer("temporal_context"), p.flag("confidence"), p.integer("inference_threads"));
+                p.integer("temporal_context"), p.flag("confidence"), p.integer("inference_threads"), p.integer("threads"));
         StreamDenoiser.Result r = denoiser.denoise(in.streamId(), in.sequence(), in.pixels(), offset, settings,
                 new MemoryHistory(in.memory()));
         NoiseModel first = r.noise().get(0);

@@ -207,7 +207,7 @@ public final class BenchDenoise implements Callable<Integer> {
         ForwardModel model = new ForwardModel(settings, 0);
         String label = String.format(Locale.ROOT, "%s photons, %s", fmt(photonLevel), context == 0 ? "no context" : "context t-1, t-2");
         try (StreamDenoiser denoiser = StreamDenoiser.standalone("denoise", "bench")) {
-            StreamDenoiser.Settings serve = new StreamDenoiser.Settings(ClassicalDenoiser.Settings.defaults(), context, true, 1);
+            StreamDenoiser.Settings serve = new StreamDenoiser.Settings(ClassicalDenoiser.Settings.defaults(), context, true, 1, 1);
             MapHistory history = new MapHistory();
             TrainingOptions options = TrainingOptions.defaults().withContextFrames(context);
             long start = System.nanoTime();
@@ -320,7 +320,7 @@ public final class BenchDenoise implements Callable<Integer> {
                 log.publish(ModelRecords.versionKey(m), ModelRecords.of(m));
             }
             denoiser.activate("speed/1", "speed run");
-            StreamDenoiser.Settings serve = new StreamDenoiser.Settings(ClassicalDenoiser.Settings.defaults(), 0, true, threads);
+            StreamDenoiser.Settings serve = new StreamDenoiser.Settings(ClassicalDenoiser.Settings.defaults(), 0, true, threads, threads);
             Image raw = model.frame(0).raw();
             int warm = 2;
             int n = 6;

@@ -94,6 +94,21 @@ public final class ClassicalDenoiser {
      * @throws IllegalArgumentException on a non-finite sample, an infinite offset or a shape mismatch
      */
     public Result denoise(Image raw, double offsetAdu, Image out) {
+        check(raw, offsetAdu, out);
+        NoiseModel[] models = new NoiseModel[raw.channels()];
+        for (int c = 0; c < raw.channels(); c++) {
+            models[c] = denoiseChannel(raw, c, offsetAdu, out);
+        }
+        return result(raw, out, models);
+    }
+
+    /**
+     * What {@link #denoise(Image, double, Image)} refuses, checked once for a frame whose channels
+     * are then denoised one by one ({@link #denoiseChannel}), e.g. by several instances side by side.
+     *
+     * @throws IllegalArgumentException on a non-finite sample, an infinite offset or a shape mismatch
+     */
+    public static void check(Image raw, double offsetAdu, Image out) {
         if (!raw.sameShape(out)) {
             throw new IllegalArgumentException("output " + out + " must have the raw frame's shape " + raw);
         }
@@ -104,21 +119,35 @@ public final class ClassicalDenoiser {
             throw new IllegalArgumentException("offset must be finite ADU or NaN (unknown), got " + offsetAdu);
         }
         requireFinite(raw);
+    }
+
+    /**
+     * Denoises channel {@code c} of a {@link #check checked} frame into the same channel of
+     * {@code out}: channels are independent, so instances may take different channels of one frame
+     * at the same time (each instance on one thread).
+     *
+     * @return the channel's fitted noise model
+     */
+    public NoiseModel denoiseChannel(Image raw, int c, double offsetAdu, Image out) {
         int n = raw.planeSize();
         if (stabilised.length < n) {
             stabilised = new float[n];
         }
-        NoiseModel[] models = new NoiseModel[raw.channels()];
+        int start = raw.planeOffset(c);
+        NoiseModel model = estimator.estimate(raw.data(), start, raw.height(), raw.width(), offsetAdu);
+        GeneralisedAnscombe gat = new GeneralisedAnscombe(model);
+        gat.forward(raw.data(), start, stabilised, 0, n);
+        wavelet.denoise(stabilised, 0, raw.height(), raw.width(), 1.0, stabilised, 0);
+        gat.inverse(stabilised, 0, out.data(), start, n);
+        return model;
+    }
+
+    /** The frame's result from its channels' noise models ({@link #denoiseChannel}). */
+    public static Result result(Image raw, Image out, NoiseModel[] models) {
         double sigmaSum = 0;
+        int n = raw.planeSize();
         for (int c = 0; c < raw.channels(); c++) {
-            int start = raw.planeOffset(c);
-            NoiseModel model = estimator.estimate(raw.data(), start, raw.height(), raw.width(), offsetAdu);
-            GeneralisedAnscombe gat = new GeneralisedAnscombe(model);
-            gat.forward(raw.data(), start, stabilised, 0, n);
-            wavelet.denoise(stabilised, 0, raw.height(), raw.width(), 1.0, stabilised, 0);
-            gat.inverse(stabilised, 0, out.data(), start, n);
-            models[c] = model;
-            sigmaSum += model.sigmaAt(mean(raw.data(), start, n));
+            sigmaSum += models[c].sigmaAt(mean(raw.data(), raw.planeOffset(c), n));
         }
         return new Result(out, List.of(models), sigmaSum / raw.channels());
     }

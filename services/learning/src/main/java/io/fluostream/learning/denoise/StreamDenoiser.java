@@ -49,11 +49,13 @@ public final class StreamDenoiser implements AutoCloseable {
      * @param confidence       compute the uncertainty plane (a second, mirrored pass)
      * @param inferenceThreads libtorch intra-op threads of the serving thread; the learned path's Java
      *                         work (noise fit, guide, inverse) is spread over as many threads
+     * @param classicalThreads threads the pure-Java classical method spreads a frame's channels over
      */
-    public record Settings(ClassicalDenoiser.Settings classical, int temporalContext, boolean confidence, int inferenceThreads) {
+    public record Settings(ClassicalDenoiser.Settings classical, int temporalContext, boolean confidence, int inferenceThreads,
+                           int classicalThreads) {
 
         public static Settings defaults() {
-            return new Settings(ClassicalDenoiser.Settings.defaults(), 0, true, 1);
+            return new Settings(ClassicalDenoiser.Settings.defaults(), 0, true, 1, 1);
         }
     }
 
@@ -76,7 +78,9 @@ public final class StreamDenoiser implements AutoCloseable {
     /** The learned path's Java work on {@code inference_threads} threads (see {@link ChannelWorkers}). */
     private ChannelWorkers workers = ChannelWorkers.SERIAL;
     private volatile ModelLog log;
-    private ClassicalDenoiser classical;
+    /** The classical method's channels on {@code classicalThreads} threads, a denoiser per worker (each owns scratch). */
+    private ChannelWorkers classicalWorkers = ChannelWorkers.SERIAL;
+    private ClassicalDenoiser[] classical = new ClassicalDenoiser[0];
     private ClassicalDenoiser.Settings classicalSettings;
     /** Where the classical method runs on the device path (fluostream.device gpu or djl-cpu); null: pure Java. */
     private Device classicalDevice;
@@ -148,7 +152,7 @@ public final class StreamDenoiser implements AutoCloseable {
         } else {
             ClassicalDenoiser.Result r = classicalDevice != null
                     ? deviceClassical(settings.classical()).denoise(raw, offsetAdu)
-                    : classical(settings.classical()).denoise(raw, offsetAdu);
+                    : classical(settings.classical(), settings.classicalThreads(), raw, offsetAdu);
             result = new Result(r.denoised(), null, CLASSICAL_METHOD, note, r.noise(), r.meanNoiseSigmaAdu());
             if (context > 0 || sample) {
                 stabilised = StabilisedFrame.of(raw, r.noise().toArray(NoiseModel[]::new));
@@ -257,12 +261,29 @@ public final class StreamDenoiser implements AutoCloseable {
         return deviceClassical;
     }
 
-    private ClassicalDenoiser classical(ClassicalDenoiser.Settings wanted) {
-        if (classical == null || !wanted.equals(classicalSettings)) {
-            classical = new ClassicalDenoiser(wanted);
+    /** The pure-Java classical method, the frame's channels side by side on {@code threads} threads. */
+    private ClassicalDenoiser.Result classical(ClassicalDenoiser.Settings wanted, int threads, Image raw, double offsetAdu) {
+        if (classicalWorkers.threads() != threads) {
+            classicalWorkers.close();
+            classicalWorkers = threads == 1 ? ChannelWorkers.SERIAL : new ChannelWorkers(threads);
+        }
+        if (!wanted.equals(classicalSettings)) {
+            classical = new ClassicalDenoiser[0];
             classicalSettings = wanted;
         }
-        return classical;
+        if (classical.length < threads) {
+            ClassicalDenoiser[] more = java.util.Arrays.copyOf(classical, threads);
+            for (int i = classical.length; i < threads; i++) {
+                more[i] = new ClassicalDenoiser(wanted);
+            }
+            classical = more;
+        }
+        Image out = new Image(raw.channels(), raw.height(), raw.width());
+        ClassicalDenoiser.check(raw, offsetAdu, out);
+        NoiseModel[] models = new NoiseModel[raw.channels()];
+        ClassicalDenoiser[] denoisers = classical;
+        classicalWorkers.forEach(raw.channels(), (worker, c) -> models[c] = denoisers[worker].denoiseChannel(raw, c, offsetAdu, out));
+        return ClassicalDenoiser.result(raw, out, models);
     }
 
     // ---------------------------------------------------------------------------------- control
@@ -491,6 +512,7 @@ public final class StreamDenoiser implements AutoCloseable {
             deviceClassical.close();
         }
         workers.close();
+        classicalWorkers.close();
         registry.close();
     }
 

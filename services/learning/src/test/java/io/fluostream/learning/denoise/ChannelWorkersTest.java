@@ -96,4 +96,28 @@ class ChannelWorkersTest {
             assertNull(parallel.inverseWithSpread(b.denoised(), null, two)[1]);
         }
     }
+
+    @Test
+    void theClassicalMethodOnThreeThreadsServesTheSameFrameAsOnOne() {
+        SimulatedStream stream = new SimulatedStream(40, 4, 5);
+        try (StreamDenoiser denoiser = StreamDenoiser.standalone("denoise", "test")) {
+            StreamDenoiser.Settings one = StreamDenoiser.Settings.defaults();
+            StreamDenoiser.Settings three = new StreamDenoiser.Settings(one.classical(), 0, true, 1, 3);
+            for (int t = 0; t < 3; t++) {
+                Image raw = stream.frame(t).raw();
+                StreamDenoiser.Result serial = denoiser.denoise("a", t, raw, stream.settings.offsetAdu(), one, FrameHistory.NONE);
+                StreamDenoiser.Result parallel = denoiser.denoise("b", t, raw, stream.settings.offsetAdu(), three, FrameHistory.NONE);
+                assertEquals(StreamDenoiser.CLASSICAL_METHOD, parallel.method());
+                assertArrayEquals(serial.denoised().data(), parallel.denoised().data(), 0f, "frame " + t);
+                assertEquals(serial.noise(), parallel.noise());
+                assertEquals(serial.meanNoiseSigmaAdu(), parallel.meanNoiseSigmaAdu(), 0);
+            }
+            // A bad frame is refused with the same message on any number of threads.
+            Image bad = stream.frame(0).raw().copy();
+            bad.data()[5] = Float.NaN;
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> denoiser.denoise("b", 9, bad, stream.settings.offsetAdu(), three, FrameHistory.NONE));
+            assertTrue(e.getMessage().contains("non-finite sample"), e.getMessage());
+        }
+    }
 }
