@@ -141,7 +141,8 @@ public class DenoiseKernel implements StageKernel {
                         "threads of the learned denoiser on the CPU: libtorch's and the Java work around the network"
                                 + " (with confidence on and 2 or more, the two passes run side by side)"),
                 Parameter.integer("threads", 1, 16, 2,
-                        "threads of the classical denoiser: a frame's channels are denoised side by side"));
+                        "threads of the classical denoiser: a frame's channels side by side, as many as their scratch"
+                                + " (about 22 planes each) fits in a quarter of the heap"));
     }
 
     @Override

@@ -142,6 +142,24 @@ public final class ClassicalDenoiser {
         return model;
     }
 
+    /**
+     * Bytes of scratch an instance holds for {@code height × width} planes: the wavelet
+     * transform's {@code 3·levels + 6} planes and the stabilised plane (352 MiB at 2048×2048).
+     */
+    public static long scratchBytes(Settings settings, int height, int width) {
+        return (3L * settings.waveletLevels() + 7) * height * width * Float.BYTES;
+    }
+
+    /**
+     * How many instances may take a frame's channels side by side: up to {@code wanted}, as long as
+     * their scratch together stays within a quarter of {@code heapBytes} (each holds its own), and
+     * at least one. Camera-sized planes so get one instance, as on a single thread.
+     */
+    public static int instancesThatFit(int wanted, Settings settings, int height, int width, long heapBytes) {
+        long fit = heapBytes / 4 / Math.max(1, scratchBytes(settings, height, width));
+        return (int) Math.max(1, Math.min(wanted, fit));
+    }
+
     /** The frame's result from its channels' noise models ({@link #denoiseChannel}). */
     public static Result result(Image raw, Image out, NoiseModel[] models) {
         double sigmaSum = 0;

@@ -123,6 +123,22 @@ class ClassicalDenoiserTest {
     }
 
     @Test
+    void extraInstancesOnlyWhileTheirScratchFitsAQuarterOfTheHeap() {
+        ClassicalDenoiser.Settings d = ClassicalDenoiser.Settings.defaults();
+        long mib = 1L << 20;
+        // 5 levels: 3·5 + 6 wavelet planes and the stabilised plane, 16 MiB each at 2048².
+        assertEquals(22 * 16 * mib, ClassicalDenoiser.scratchBytes(d, 2048, 2048));
+        assertEquals(2, ClassicalDenoiser.instancesThatFit(2, d, 512, 512, 768 * mib));
+        assertEquals(16, ClassicalDenoiser.instancesThatFit(16, d, 64, 64, 1024 * mib));
+        // Camera-sized planes: one instance, as on one thread, even where one does not fit.
+        assertEquals(1, ClassicalDenoiser.instancesThatFit(2, d, 2048, 2048, 1536 * mib));
+        assertEquals(1, ClassicalDenoiser.instancesThatFit(2, d, 2048, 2048, 768 * mib));
+        // The limit is the quarter: 4 × 22 MiB at 512² needs a 352 MiB heap for 4 instances.
+        assertEquals(4, ClassicalDenoiser.instancesThatFit(8, d, 512, 512, 352 * mib));
+        assertEquals(3, ClassicalDenoiser.instancesThatFit(8, d, 512, 512, 351 * mib));
+    }
+
+    @Test
     void negativeOutputsAreRare() {
         // Measured 2.0 % at peak 2 e⁻ (where the background is 0.1 e⁻) and 0.33 % at 5 e⁻.
         assertTrue(negativeFraction(frame(2).result().denoised()) < 0.04);

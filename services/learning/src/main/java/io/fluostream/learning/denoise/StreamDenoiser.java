@@ -261,8 +261,13 @@ public final class StreamDenoiser implements AutoCloseable {
         return deviceClassical;
     }
 
-    /** The pure-Java classical method, the frame's channels side by side on {@code threads} threads. */
-    private ClassicalDenoiser.Result classical(ClassicalDenoiser.Settings wanted, int threads, Image raw, double offsetAdu) {
+    /**
+     * The pure-Java classical method, the frame's channels side by side on up to {@code wantedThreads}
+     * threads: as many as their scratch fits in a quarter of the heap (one for camera-sized frames).
+     */
+    private ClassicalDenoiser.Result classical(ClassicalDenoiser.Settings wanted, int wantedThreads, Image raw, double offsetAdu) {
+        int threads = ClassicalDenoiser.instancesThatFit(wantedThreads, wanted, raw.height(), raw.width(),
+                Runtime.getRuntime().maxMemory());
         if (classicalWorkers.threads() != threads) {
             classicalWorkers.close();
             classicalWorkers = threads == 1 ? ChannelWorkers.SERIAL : new ChannelWorkers(threads);
@@ -270,6 +275,10 @@ public final class StreamDenoiser implements AutoCloseable {
         if (!wanted.equals(classicalSettings)) {
             classical = new ClassicalDenoiser[0];
             classicalSettings = wanted;
+        }
+        if (classical.length > threads) {
+            // Idle instances would keep their scratch, sized for the frames that needed them.
+            classical = java.util.Arrays.copyOf(classical, threads);
         }
         if (classical.length < threads) {
             ClassicalDenoiser[] more = java.util.Arrays.copyOf(classical, threads);
