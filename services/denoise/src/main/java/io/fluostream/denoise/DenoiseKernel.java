@@ -154,6 +154,19 @@ public class DenoiseKernel implements StageKernel {
                         "Mean per-pixel uncertainty of the learned denoiser (half the disagreement of two passes), ADU"));
     }
 
+    /**
+     * The classical path's peak: one denoiser's scratch (22 planes at 5 levels; more threads take
+     * more only while it fits, see {@link ClassicalDenoiser#instancesThatFit}) and three float copies
+     * of the frame (decoded, denoised, encoded). 544 MiB for 2048×2048×4: a 768 MiB heap ran out.
+     */
+    @Override
+    public long workingBytes(long channels, long height, long width, ParameterValues parameters) {
+        ClassicalDenoiser.Settings d = ClassicalDenoiser.Settings.defaults();
+        ClassicalDenoiser.Settings s = new ClassicalDenoiser.Settings(parameters.integer("wavelet_levels"),
+                d.pilotThreshold(), d.wienerStrength(), d.noiseBlockSize());
+        return ClassicalDenoiser.scratchBytes(s, (int) height, (int) width) + 3 * channels * height * width * Float.BYTES;
+    }
+
     @Override
     public StageOutput process(FrameInput in) throws FrameRejected {
         ParameterValues p = in.parameters();

@@ -13,6 +13,7 @@ import io.fluostream.imaging.sim.SimulationSettings;
 import io.fluostream.proto.Frame;
 import io.fluostream.proto.PixelType;
 import io.fluostream.rig.SimulatedFrames;
+import io.fluostream.stage.FrameProcessor;
 import io.fluostream.stage.FrameTopology;
 import io.fluostream.stage.StageIdentity;
 import io.fluostream.stage.StageRuntime;
@@ -70,5 +71,26 @@ class DenoiseTopologyTest {
                 assertTrue(f.getFiguresOrThrow("denoise.noise_sigma_adu") > 0);
             }
         }
+    }
+
+    /**
+     * Camera-sized frames: 2048×2048×4 needs 544 MiB (22 scratch planes + 3 frame copies of 16 MiB
+     * planes), within the 1536 MiB stage heap's share but not a 768 MiB heap's, where the stage ran
+     * out of heap on the first such frame (measured before this check existed).
+     */
+    @Test
+    void cameraSizedFramesFitTheDefaultHeapAndAreRefusedByHalfOfIt() {
+        DenoiseKernel kernel = new DenoiseKernel();
+        StageRuntime runtime = new StageRuntime(kernel, new StageIdentity("denoise", "test", "t"),
+                TopicNames.defaults(), new SimpleMeterRegistry(), Map.of());
+        long mib = 1L << 20;
+        long needed = kernel.workingBytes(4, 2048, 2048, runtime.parameters().current());
+        assertEquals((22 + 3 * 4) * 16 * mib, needed);
+        assertTrue(needed <= FrameProcessor.HEAP_SHARE * 1536 * mib);
+        assertTrue(needed > FrameProcessor.HEAP_SHARE * 768 * mib);
+        // More wavelet levels, more scratch planes.
+        StageRuntime deeper = new StageRuntime(kernel, new StageIdentity("denoise", "test", "t"),
+                TopicNames.defaults(), new SimpleMeterRegistry(), Map.of("wavelet_levels", "8"));
+        assertEquals((31 + 12) * 16 * mib, kernel.workingBytes(4, 2048, 2048, deeper.parameters().current()));
     }
 }

@@ -44,6 +44,12 @@ public final class FrameProcessor implements Processor<String, byte[], String, b
     private final ControlState control;
     private final String inputTopic;
 
+    /**
+     * Share of the heap ({@code -Xmx}) a frame's {@link StageKernel#workingBytes} may take; the rest
+     * is for the frames Kafka has fetched and buffered, the encoded output and the service itself.
+     */
+    public static final double HEAP_SHARE = 0.6;
+
     /** How often a task looks for resumed streams, and how many parked frames it releases each time. */
     static final Duration RELEASE_INTERVAL = Duration.ofMillis(200);
     static final int RELEASE_BATCH = 8;
@@ -139,8 +145,9 @@ public final class FrameProcessor implements Processor<String, byte[], String, b
                                 + "'; producers must key frames by stream id so a stream stays in order");
             }
             StreamStatus last = checkSequence(in);
-            Image pixels = FrameImages.image(in);
             ParameterValues params = parameters.current();
+            checkHeap(in, params, Runtime.getRuntime().maxMemory());
+            Image pixels = FrameImages.image(in);
             StageOutput out;
             control.kernelLock().lock();
             try {
@@ -161,6 +168,22 @@ public final class FrameProcessor implements Processor<String, byte[], String, b
             metrics.frameOut(in.getAcquiredAtUs(), System.nanoTime() - start);
         } catch (FrameRejected e) {
             deadLetter(record, e, partition, offset);
+        }
+    }
+
+    /** Rejects, before decoding, a frame whose reconstruction would not fit in {@code heapBytes}. */
+    void checkHeap(Frame in, ParameterValues params, long heapBytes) throws FrameRejected {
+        long c = in.getShape().getChannels();
+        long h = in.getShape().getHeight();
+        long w = in.getShape().getWidth();
+        long needed = kernel.workingBytes(c, h, w, params);
+        if (needed > HEAP_SHARE * heapBytes) {
+            throw new FrameRejected(FrameRejected.Reason.TOO_LARGE, String.format(java.util.Locale.ROOT,
+                    "%s needs about %d MiB of heap for a %dx%dx%d frame but has %d MiB (-Xmx), of which it"
+                            + " gives one frame at most %.0f %%; raise the heap to at least %d MiB"
+                            + " (FLUOSTREAM_STAGE_HEAP, or -Xmx in JAVA_OPTS)",
+                    identity.stage(), needed >> 20, c, h, w, heapBytes >> 20, HEAP_SHARE * 100,
+                    ((long) Math.ceil(needed / HEAP_SHARE) + (1 << 20) - 1) >> 20));
         }
     }
 

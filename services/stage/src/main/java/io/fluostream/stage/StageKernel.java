@@ -41,6 +41,17 @@ public interface StageKernel {
     /** Reconstructs one valid frame; throws {@link FrameRejected} for a frame the stage cannot take. */
     StageOutput process(FrameInput input) throws FrameRejected;
 
+    /**
+     * Heap bytes that reconstructing a {@code channels × height × width} frame takes at its peak
+     * (decoded pixels, output, the kernel's scratch), or 0 when it is small beside the frame itself.
+     * The runtime dead-letters a frame whose figure exceeds {@link FrameProcessor#HEAP_SHARE} of the
+     * heap before decoding it, with the heap it would need: a frame too big for the heap would
+     * otherwise end the stage with an OutOfMemoryError, and on restart meet the same frame again.
+     */
+    default long workingBytes(long channels, long height, long width, ParameterValues parameters) {
+        return 0;
+    }
+
     // --- Tap: a second topic read only to look at its frames; optional ------------------------------
 
     /**

@@ -62,6 +62,12 @@ class FrameProcessorTopologyTest {
             return List.of(new QualitySignal("mean", "mean_adu", "mean output"));
         }
 
+        /** Five-channel frames "need" a petabyte: more than any heap. */
+        @Override
+        public long workingBytes(long channels, long height, long width, ParameterValues parameters) {
+            return channels == 5 ? 1L << 50 : channels * height * width * Float.BYTES;
+        }
+
         @Override
         public StageOutput process(FrameInput in) throws FrameRejected {
             if (in.pixels().channels() == 3) {
@@ -126,6 +132,35 @@ class FrameProcessorTopologyTest {
         assertEquals("doubler", f1.getProvenance(0).getMethod());
         assertEquals(0.0, f1.getFiguresOrThrow("double.previous_sequence"), "stream memory remembers frame 0");
         assertTrue(dlq.isEmpty());
+    }
+
+    @Test
+    void aFrameTooBigForTheHeapIsDeadLetteredBeforeDecodingAndTheStreamGoesOn() {
+        raw.pipeInput("s1", frame("s1", 0, 5).toByteArray());
+        raw.pipeInput("s1", frame("s1", 1, 2).toByteArray());
+        List<TestRecord<String, byte[]>> dead = dlq.readRecordsToList();
+        assertEquals(1, dead.size());
+        assertEquals("too_large", DeadLetters.header(dead.get(0).headers(), DeadLetters.REASON));
+        String message = DeadLetters.header(dead.get(0).headers(), DeadLetters.MESSAGE);
+        assertTrue(message.startsWith("double needs about 1073741824 MiB of heap for a 5x4x5 frame"), message);
+        assertTrue(message.contains("FLUOSTREAM_STAGE_HEAP"), message);
+        assertEquals(1, out.readRecordsToList().size(), "the next frame of the stream still flows");
+    }
+
+    @Test
+    void theHeapCheckAllowsAFrameUpToItsShareOfTheHeap() throws Exception {
+        FrameProcessor p = new FrameProcessor(new Doubler(), runtime.parameters(), runtime.metrics(), new StreamLedger(),
+                runtime.identity(), false);
+        Frame f = frame("s1", 0, 2).toBuilder().setShape(frame("s1", 0, 2).getShape().toBuilder()
+                .setHeight(1000).setWidth(1000)).build();
+        long needed = 2L * 1000 * 1000 * Float.BYTES; // the Doubler's figure: 8 MB
+        ParameterValues params = runtime.parameters().current();
+        p.checkHeap(f, params, (long) Math.ceil(needed / FrameProcessor.HEAP_SHARE));
+        FrameRejected e = org.junit.jupiter.api.Assertions.assertThrows(FrameRejected.class,
+                () -> p.checkHeap(f, params, (long) (needed / FrameProcessor.HEAP_SHARE) - 1));
+        assertEquals(FrameRejected.Reason.TOO_LARGE, e.reason());
+        assertTrue(e.getMessage().contains("2x1000x1000 frame"), e.getMessage());
+        assertTrue(e.getMessage().contains("raise the heap to at least 13 MiB"), e.getMessage());
     }
 
     @Test
