@@ -161,10 +161,15 @@ public class DenoiseKernel implements StageKernel {
      */
     @Override
     public long workingBytes(long channels, long height, long width, ParameterValues parameters) {
+        return ClassicalDenoiser.scratchBytes(classicalSettings(parameters), (int) height, (int) width)
+                + 3 * channels * height * width * Float.BYTES;
+    }
+
+    /** The classical denoiser's settings from the stage's parameters. */
+    private static ClassicalDenoiser.Settings classicalSettings(ParameterValues p) {
         ClassicalDenoiser.Settings d = ClassicalDenoiser.Settings.defaults();
-        ClassicalDenoiser.Settings s = new ClassicalDenoiser.Settings(parameters.integer("wavelet_levels"),
-                d.pilotThreshold(), d.wienerStrength(), d.noiseBlockSize());
-        return ClassicalDenoiser.scratchBytes(s, (int) height, (int) width) + 3 * channels * height * width * Float.BYTES;
+        return new ClassicalDenoiser.Settings(p.integer("wavelet_levels"), d.pilotThreshold(), p.number("strength"),
+                d.noiseBlockSize());
     }
 
     @Override
@@ -176,10 +181,8 @@ public class DenoiseKernel implements StageKernel {
             double configured = p.number("camera_offset_adu");
             offset = configured >= 0 ? configured : Double.NaN;
         }
-        ClassicalDenoiser.Settings d = ClassicalDenoiser.Settings.defaults();
-        StreamDenoiser.Settings settings = new StreamDenoiser.Settings(
-                new ClassicalDenoiser.Settings(p.integer("wavelet_levels"), d.pilotThreshold(), p.number("strength"), d.noiseBlockSize()),
-                p.integer("temporal_context"), p.flag("confidence"), p.integer("inference_threads"), p.integer("threads"));
+        StreamDenoiser.Settings settings = new StreamDenoiser.Settings(classicalSettings(p), p.integer("temporal_context"),
+                p.flag("confidence"), p.integer("inference_threads"), p.integer("threads"));
         StreamDenoiser.Result r = denoiser.denoise(in.streamId(), in.sequence(), in.pixels(), offset, settings,
                 new MemoryHistory(in.memory()));
         NoiseModel first = r.noise().get(0);
