@@ -47,6 +47,15 @@ public final class ChannelWorkers implements AutoCloseable {
         return threads;
     }
 
+    /** {@code current} when it has {@code threads} threads, else a pool that has (current closed). */
+    public static ChannelWorkers withThreads(ChannelWorkers current, int threads) {
+        if (current.threads() == threads) {
+            return current;
+        }
+        current.close();
+        return threads == 1 ? SERIAL : new ChannelWorkers(threads);
+    }
+
     /** Runs {@code task} for items {@code 0 … count−1}; returns when all are done. */
     public void forEach(int count, Task task) {
         int used = Math.min(threads, count);

@@ -171,10 +171,7 @@ public final class StreamDenoiser implements AutoCloseable {
 
     /** Workers for {@code threads}, with a noise estimator each; made again when the count changes. */
     private ChannelWorkers workers(int threads) {
-        if (workers.threads() != threads) {
-            workers.close();
-            workers = threads == 1 ? ChannelWorkers.SERIAL : new ChannelWorkers(threads);
-        }
+        workers = ChannelWorkers.withThreads(workers, threads);
         if (estimators.length < threads) {
             NoiseEstimator[] more = java.util.Arrays.copyOf(estimators, threads);
             for (int i = estimators.length; i < threads; i++) {
@@ -268,10 +265,7 @@ public final class StreamDenoiser implements AutoCloseable {
     private ClassicalDenoiser.Result classical(ClassicalDenoiser.Settings wanted, int wantedThreads, Image raw, double offsetAdu) {
         int threads = ClassicalDenoiser.instancesThatFit(wantedThreads, wanted, raw.height(), raw.width(),
                 Runtime.getRuntime().maxMemory());
-        if (classicalWorkers.threads() != threads) {
-            classicalWorkers.close();
-            classicalWorkers = threads == 1 ? ChannelWorkers.SERIAL : new ChannelWorkers(threads);
-        }
+        classicalWorkers = ChannelWorkers.withThreads(classicalWorkers, threads);
         if (!wanted.equals(classicalSettings)) {
             classical = new ClassicalDenoiser[0];
             classicalSettings = wanted;
